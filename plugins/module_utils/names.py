@@ -1,0 +1,87 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DNS name rules shared by the ACME and DNS modules.
+
+Every module must agree on what a valid certificate name is, which TXT name
+validates it and which configured zone owns a name; keeping those rules in
+one place is what lets the role reject bad input before anything changes.
+"""
+
+from __future__ import annotations
+
+import re
+
+CHALLENGE_LABEL = "_acme-challenge"
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normalize(name: str) -> str:
+    """Lower-case, strip one trailing dot and convert to the IDNA (ASCII) form."""
+    text = str(name).strip().rstrip(".").lower()
+    if any(ord(char) > 127 for char in text):
+        labels = []
+        for label in text.split("."):
+            labels.append(label if label == "*" else label.encode("idna").decode("ascii"))
+        text = ".".join(labels)
+    return text
+
+
+def name_error(name: str) -> str | None:
+    """Return why ``name`` cannot be in a certificate, or None when it can."""
+    try:
+        text = normalize(name)
+    except (UnicodeError, ValueError):
+        return "is not a valid DNS name"
+    if not text:
+        return "is empty"
+    if len(text) > 253:
+        return "is longer than 253 characters"
+    labels = text.split(".")
+    if "*" in text:
+        if labels[0] != "*" or any("*" in label for label in labels[1:]):
+            return "has a wildcard that is not the whole leftmost label"
+        labels = labels[1:]
+    if len(labels) < 2:
+        return "is not a fully qualified name"
+    for label in labels:
+        if not _LABEL.match(label):
+            return "has an invalid label %r" % label
+    return None
+
+
+def base_name(name: str) -> str:
+    """The name without a leading wildcard label: what DNS-01 proves control of."""
+    text = normalize(name)
+    return text[2:] if text.startswith("*.") else text
+
+
+def challenge_name(name: str) -> str:
+    """The TXT owner name that validates ``name`` (wildcard and apex share it)."""
+    return "%s.%s" % (CHALLENGE_LABEL, base_name(name))
+
+
+def in_zone(name: str, zone: str) -> bool:
+    """True when ``name`` is ``zone`` itself or lies below it."""
+    name = normalize(name)
+    zone = normalize(zone)
+    return name == zone or name.endswith("." + zone)
+
+
+def longest_zone(name: str, zones) -> str | None:
+    """The most specific of ``zones`` that contains ``name``, or None."""
+    best = None
+    for zone in zones:
+        zone = normalize(zone)
+        if in_zone(name, zone) and (best is None or len(zone) > len(best)):
+            best = zone
+    return best
+
+
+def relative_name(name: str, zone: str) -> str:
+    """``name`` relative to ``zone`` ('@' for the apex), as zone files write it."""
+    name = normalize(name)
+    zone = normalize(zone)
+    if name == zone:
+        return "@"
+    return name[: -(len(zone) + 1)]

@@ -1,0 +1,153 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Whole-run checks and bookkeeping the role needs around the modules.
+
+The role must refuse bad input before the first ACME order or DNS write, and
+after the batch it must know which orders may be finalized and which
+certificates failed. Those decisions span several modules' results, so they
+live here and reach the role as filters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.certfleet.acme.plugins.module_utils.names import (
+    challenge_name,
+    longest_zone,
+    name_error,
+    normalize,
+)
+
+KEY_TYPES = ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096")
+
+_CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def provider_errors(providers) -> list[str]:
+    """Problems with the provider list that would make routing impossible.
+
+    Secrets are never echoed: messages name the provider and the field only.
+    """
+    if not isinstance(providers, list):
+        return ["letsencrypt_dns_providers must be a list, got %s" % type(providers).__name__]
+    errors = []
+    seen = set()
+    for index, provider in enumerate(providers):
+        where = "letsencrypt_dns_providers[%d]" % index
+        if not isinstance(provider, dict):
+            errors.append("%s must be a mapping" % where)
+            continue
+        name = provider.get("name")
+        if not name or not isinstance(name, str):
+            errors.append("%s: field 'name' is missing" % where)
+        elif name in seen:
+            errors.append("%s: provider name %r is used twice" % (where, name))
+        else:
+            seen.add(name)
+            where = "provider %r" % name
+        if not provider.get("type"):
+            errors.append("%s: field 'type' is missing" % where)
+        zones = provider.get("zones")
+        if not isinstance(zones, list) or not zones:
+            errors.append("%s: field 'zones' must be a non-empty list, got %r" % (where, zones))
+            continue
+        for zone in zones:
+            problem = name_error(zone) if isinstance(zone, str) else "is not a string"
+            if problem:
+                errors.append("%s: zone %r %s" % (where, zone, problem))
+    return errors
+
+
+def certificate_errors(certificates, providers, default_key_type: str = "ec256") -> list[str]:
+    """Every problem with the certificate list, each naming the certificate, field and value."""
+    errors = provider_errors(providers)
+    zones = []
+    if not errors:
+        zones = [zone for provider in providers for zone in provider["zones"]]
+    if not isinstance(certificates, list):
+        return errors + ["letsencrypt_dns_certificates must be a list, got %s" % type(certificates).__name__]
+    seen = set()
+    for index, cert in enumerate(certificates):
+        if not isinstance(cert, dict):
+            errors.append("letsencrypt_dns_certificates[%d] must be a mapping" % index)
+            continue
+        label = cert.get("name")
+        if not isinstance(label, str) or not _CERT_NAME.match(label):
+            errors.append(
+                "letsencrypt_dns_certificates[%d]: field 'name' %r must be letters, digits, '.', '_' or '-'"
+                % (index, label)
+            )
+            label = "#%d" % index
+        elif label in seen:
+            errors.append("certificate %r: field 'name' is used twice" % label)
+        seen.add(label)
+        key_type = cert.get("key_type") or default_key_type
+        if key_type not in KEY_TYPES:
+            errors.append(
+                "certificate %r: field 'key_type' %r is not one of %s" % (label, key_type, ", ".join(KEY_TYPES))
+            )
+        names = cert.get("names")
+        if not isinstance(names, list) or not names:
+            errors.append("certificate %r: field 'names' must be a non-empty list, got %r" % (label, names))
+            continue
+        for name in names:
+            if not isinstance(name, str):
+                errors.append("certificate %r: name %r is not a string" % (label, name))
+                continue
+            problem = name_error(name)
+            if problem:
+                errors.append("certificate %r: name %r %s" % (label, name, problem))
+            elif zones and longest_zone(challenge_name(name), zones) is None:
+                errors.append("certificate %r: name %r lies in no zone of letsencrypt_dns_providers" % (label, name))
+        normalized = [normalize(name) for name in names if isinstance(name, str)]
+        if len(set(normalized)) != len(normalized):
+            errors.append("certificate %r: field 'names' lists a name twice" % label)
+    return errors
+
+
+def with_defaults(certificates, key_type: str = "ec256") -> list[dict]:
+    """The certificate list with the role-wide key type filled in where a certificate sets none."""
+    result = []
+    for cert in certificates or []:
+        merged = {key: value for key, value in cert.items() if value is not None}
+        merged.setdefault("key_type", key_type)
+        result.append(merged)
+    return result
+
+
+def propagated_orders(orders, wait_result) -> list[dict]:
+    """The orders whose every TXT record was seen on every authoritative server.
+
+    Finalizing an order whose record did not propagate would only turn it
+    invalid at the CA; leaving it pending lets the next run resume it.
+    """
+    pending = set()
+    for record in (wait_result or {}).get("records", []) or []:
+        servers = record.get("servers") or []
+        if not servers or not all(server.get("ok") for server in servers):
+            pending.add(normalize(record.get("name", "")))
+    ready = []
+    for order in orders or []:
+        if order.get("status") == "failed":
+            continue
+        names = {normalize(record["name"]) for record in order.get("records", [])}
+        if not names & pending:
+            ready.append(order)
+    return ready
+
+
+def run_failures(orders, wait_result, finalized) -> list[dict]:
+    """One entry per failed certificate: its name, the stage that failed and why."""
+    failures = []
+    ready = {order["name"] for order in propagated_orders(orders, wait_result)}
+    for order in orders or []:
+        if order.get("status") == "failed":
+            failures.append({"name": order["name"], "stage": "order", "error": order.get("error")})
+        elif order["name"] not in ready:
+            message = (wait_result or {}).get("msg") or "TXT records did not reach every nameserver"
+            failures.append({"name": order["name"], "stage": "propagation", "error": message})
+    for cert in (finalized or {}).get("certificates", []) or []:
+        if cert.get("status") == "failed":
+            failures.append({"name": cert["name"], "stage": "finalize", "error": cert.get("error")})
+    return failures

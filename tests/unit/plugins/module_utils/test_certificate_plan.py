@@ -1,0 +1,97 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+from ansible_collections.certfleet.acme.plugins.module_utils import certificate_plan as plan
+
+PROVIDERS = [
+    {"name": "bind", "type": "rfc2136", "zones": ["example.test", "deep.sub.example2.test"], "key_secret": "s3cret"},
+]
+
+
+def test_good_input_has_no_errors():
+    certs = [
+        {"name": "www", "names": ["example.test", "www.example.test"]},
+        {"name": "wild", "names": ["example.test", "*.example.test"], "key_type": "rsa2048"},
+        {"name": "deep", "names": ["api.deep.sub.example2.test"]},
+    ]
+    assert plan.certificate_errors(certs, PROVIDERS) == []
+
+
+def test_name_in_no_zone_names_certificate_and_name():
+    errors = plan.certificate_errors([{"name": "x", "names": ["www.other.test"]}], PROVIDERS)
+    assert errors == ["certificate 'x': name 'www.other.test' lies in no zone of letsencrypt_dns_providers"]
+
+
+def test_subzone_of_unlisted_parent_is_not_covered():
+    errors = plan.certificate_errors([{"name": "x", "names": ["www.sub.example2.test"]}], PROVIDERS)
+    assert "'www.sub.example2.test' lies in no zone" in errors[0]
+
+
+def test_malformed_and_wildcard_errors_are_each_reported():
+    certs = [{"name": "bad", "names": ["www.*.example.test", "-x.example.test"]}]
+    errors = plan.certificate_errors(certs, PROVIDERS)
+    assert len(errors) == 2
+    assert "certificate 'bad': name 'www.*.example.test' has a wildcard" in errors[0]
+    assert "certificate 'bad': name '-x.example.test' has an invalid label" in errors[1]
+
+
+def test_duplicates_and_key_type():
+    certs = [
+        {"name": "a", "names": ["example.test", "EXAMPLE.test."], "key_type": "dsa"},
+        {"name": "a", "names": ["www.example.test"]},
+    ]
+    errors = plan.certificate_errors(certs, PROVIDERS)
+    assert any("'key_type' 'dsa'" in error for error in errors)
+    assert any("lists a name twice" in error for error in errors)
+    assert any("certificate 'a': field 'name' is used twice" in error for error in errors)
+
+
+def test_provider_errors_never_echo_secrets():
+    providers = [{"name": "bind", "type": "rfc2136", "zones": "example.test", "key_secret": "s3cret"}]
+    errors = plan.certificate_errors([{"name": "x", "names": ["www.example.test"]}], providers)
+    assert errors and all("s3cret" not in error for error in errors)
+    assert "provider 'bind': field 'zones'" in errors[0]
+
+
+def test_unsafe_certificate_name_is_refused():
+    errors = plan.certificate_errors([{"name": "../etc", "names": ["www.example.test"]}], PROVIDERS)
+    assert "field 'name' '../etc'" in errors[0]
+
+
+def test_with_defaults_fills_key_type_and_drops_nulls():
+    certs = [{"name": "a", "names": ["x.example.test"], "key_type": None, "profile": None}, {"name": "b", "names": []}]
+    certs[1]["key_type"] = "rsa2048"
+    assert plan.with_defaults(certs, "ec384") == [
+        {"name": "a", "names": ["x.example.test"], "key_type": "ec384"},
+        {"name": "b", "names": [], "key_type": "rsa2048"},
+    ]
+
+
+ORDERS = [
+    {"name": "a", "status": "pending", "records": [{"name": "_acme-challenge.a.example.test", "values": ["1"]}]},
+    {"name": "b", "status": "pending", "records": [{"name": "_acme-challenge.b.example.test", "values": ["2"]}]},
+    {"name": "c", "status": "ready", "records": []},
+    {"name": "d", "status": "failed", "records": [], "error": {"detail": "rateLimited"}},
+]
+WAIT = {
+    "msg": "timed out",
+    "records": [
+        {"name": "_acme-challenge.a.example.test", "servers": [{"ok": True}, {"ok": True}]},
+        {"name": "_acme-challenge.b.example.test", "servers": [{"ok": True}, {"ok": False}]},
+    ],
+}
+
+
+def test_propagated_orders_keeps_only_fully_propagated_and_valid_orders():
+    assert [order["name"] for order in plan.propagated_orders(ORDERS, WAIT)] == ["a", "c"]
+
+
+def test_run_failures_name_stage_and_cause():
+    finalized = {"certificates": [{"name": "a", "status": "failed", "error": {"type": "unauthorized"}}]}
+    failures = plan.run_failures(ORDERS, WAIT, finalized)
+    assert failures == [
+        {"name": "b", "stage": "propagation", "error": "timed out"},
+        {"name": "d", "stage": "order", "error": {"detail": "rateLimited"}},
+        {"name": "a", "stage": "finalize", "error": {"type": "unauthorized"}},
+    ]

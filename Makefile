@@ -8,7 +8,9 @@ PYTHON      ?= python3
 BUILD       := $(CURDIR)/.build
 COLL_PATH   := $(BUILD)/collections
 COLL_LINK   := $(COLL_PATH)/ansible_collections/certfleet/acme
-SANITY_ROOT := $(BUILD)/sanity/ansible_collections/certfleet/acme
+# Outside the checkout: ansible-test would otherwise list files through the
+# enclosing git repository, which ignores .build.
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/certfleet-sanity-$(shell echo "$(CURDIR)" | md5sum | cut -c1-8)/ansible_collections/certfleet/acme
 PYTEST_ARGS ?=
 
 export PATH := $(VENV)/bin:$(PATH)

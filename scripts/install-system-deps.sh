@@ -13,6 +13,7 @@ declare -A wanted=(
   [haproxy]=haproxy
   [apache2]=apache2
   [openssl]=openssl
+  [ip]=iproute2
 )
 
 missing=()

@@ -1,0 +1,84 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures for the integration tests: the local Pebble + BIND9 rig.
+
+``rig`` starts one rig for the whole session and stops it at the end, also
+when tests fail. It lives in ``.build/rig-test`` on the default addresses
+(127.0.0.x) unless another pytest session (or an xdist worker, or a rig
+started by hand) holds them: then the next free slot N is used,
+``.build/rig-test-N`` on the loopback /24 ``127.N.0``. A session holds its
+slot with a file lock, so it never stops a rig another live session uses.
+``rig_module`` is tests/rig/rig.py itself, loaded by path so that the tests
+run from any directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RIG_PATH = REPO / "tests" / "rig" / "rig.py"
+RIG_TEST_DIR = REPO / ".build" / "rig-test"
+SLOTS = 40
+
+
+def _load_rig():
+    name = "certfleet_test_rig"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, RIG_PATH)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _slot(number: int) -> tuple[Path, str]:
+    if number == 0:
+        return RIG_TEST_DIR, "127.0.0"
+    return RIG_TEST_DIR.with_name(f"{RIG_TEST_DIR.name}-{number}"), f"127.{number}.0"
+
+
+@pytest.fixture(scope="session")
+def rig_module():
+    """The rig module (up, down, info, pebble_root, RigError, ...)."""
+    return _load_rig()
+
+
+@pytest.fixture(scope="session")
+def rig(rig_module):
+    """A running rig for the session: the info dict returned by ``up()``."""
+    RIG_TEST_DIR.parent.mkdir(parents=True, exist_ok=True)
+    for number in range(SLOTS):
+        state, net = _slot(number)
+        lock = open(state.with_name(state.name + ".lock"), "w", encoding="ascii")  # pylint: disable=consider-using-with
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()  # a live session uses this slot
+            continue
+        try:
+            # What an interrupted session left in this slot is stopped first,
+            # so every session starts from fresh zones and a fresh Pebble.
+            rig_module.down(state)
+            info = rig_module.up(state, net=net)
+        except rig_module.RigAddressInUse:
+            lock.close()  # e.g. a rig started by hand on these addresses
+            continue
+        except BaseException:
+            lock.close()
+            raise
+        break
+    else:
+        raise RuntimeError(f"no free rig slot among {SLOTS} (.build/rig-test*)")
+    try:
+        yield info
+    finally:
+        try:
+            rig_module.down(state)
+        finally:
+            lock.close()

@@ -1,0 +1,179 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""renew.yml end to end on the rig: real Pebble, real BIND9 with lagging secondaries."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from playbook_runner import role_vars, run_module, run_renew, txt_values
+
+CERTIFICATES = [
+    {"name": "single", "names": ["one.example.test"]},
+    {"name": "multi", "names": ["example.test", "www.example.test"], "key_type": "ec384"},
+    {"name": "wild", "names": ["example2.test", "*.example2.test"]},
+    {"name": "deep", "names": ["api.deep.sub.example2.test", "*.deep.sub.example2.test"], "key_type": "rsa2048"},
+    {"name": "three", "names": ["mail.example3.test"], "key_type": "rsa3072"},
+]
+
+
+def key_type_of(public_key) -> str:
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return "ec%d" % public_key.curve.key_size
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    return "rsa%d" % public_key.key_size
+
+
+def challenge_names(certificates) -> set[str]:
+    return {"_acme-challenge." + name.removeprefix("*.") for cert in certificates for name in cert["names"]}
+
+
+def assert_no_challenge_values(rig, certificates):
+    for server in [rig["primary"], *rig["secondaries"]]:
+        for name in challenge_names(certificates):
+            assert txt_values(server, name) == set(), "%s still has TXT values at %s" % (server, name)
+
+
+@pytest.fixture(scope="module")
+def pebble_root(rig, tmp_path_factory):
+    import rig as rig_module
+
+    path = tmp_path_factory.mktemp("root") / "root.pem"
+    path.write_text(rig_module.pebble_root(rig))
+    return path
+
+
+@pytest.fixture(scope="module")
+def issued(rig, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("issued")
+    state = tmp / "state"
+    variables = role_vars(rig, state, CERTIFICATES)
+    first = run_renew(variables, tmp)
+    assert first.rc == 0, first.text()[-4000:]
+    return {"state": state, "vars": variables, "tmp": tmp, "first": first}
+
+
+@pytest.mark.parametrize("cert", CERTIFICATES, ids=lambda cert: cert["name"])
+def test_certificate_is_issued_as_asked(issued, pebble_root, cert):
+    directory = issued["state"] / cert["name"]
+    leaf = x509.load_pem_x509_certificate((directory / "cert.pem").read_bytes())
+    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    assert sorted(sans) == sorted(cert["names"])
+    assert key_type_of(leaf.public_key()) == cert.get("key_type", "ec256")
+
+    verify = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-CAfile",
+            str(pebble_root),
+            "-untrusted",
+            str(directory / "chain.pem"),
+            str(directory / "cert.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    fullchain = (directory / "fullchain.pem").read_text()
+    assert fullchain.startswith((directory / "cert.pem").read_text().strip())
+    assert (directory / "chain.pem").read_text().strip() in fullchain
+
+    key_path = directory / "privkey.pem"
+    assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert key.public_key().public_bytes(serialization.Encoding.PEM, public) == leaf.public_key().public_bytes(
+        serialization.Encoding.PEM, public
+    )
+
+    meta = json.loads((directory / "cert.json").read_text())
+    assert meta["serial"].lower().lstrip("0") == format(leaf.serial_number, "x")
+    assert not (directory / "order.json").exists()
+
+
+def test_no_challenge_value_left_on_any_server(rig, issued):
+    assert_no_challenge_values(rig, CERTIFICATES)
+
+
+def test_account_key_is_private(issued):
+    account_key = issued["state"] / ".acme" / "account.key"
+    assert stat.S_IMODE(os.stat(account_key).st_mode) == 0o600
+
+
+def test_second_run_changes_nothing(issued):
+    before = {p: p.read_bytes() for p in issued["state"].rglob("*.pem")}
+    again = run_renew(issued["vars"], issued["tmp"])
+    assert again.rc == 0, again.text()[-4000:]
+    assert again.stats["changed"] == 0
+    assert {p: p.read_bytes() for p in issued["state"].rglob("*.pem")} == before
+
+
+def test_check_mode_writes_nothing(rig, tmp_path):
+    state = tmp_path / "state"
+    certificates = [{"name": "checked", "names": ["checked.example.test"]}]
+    run = run_renew(role_vars(rig, state, certificates), tmp_path, "--check")
+    assert run.rc == 0, run.text()[-4000:]
+    assert not state.exists() or not any(state.rglob("*"))
+    ordered = run.task_results("Create one ACME order per due certificate")
+    assert ordered and ordered[0]["orders"][0]["status"] == "would_order"
+    assert_no_challenge_values(rig, certificates)
+
+
+BAD_INPUTS = [
+    ({"name": "stray", "names": ["www.elsewhere.test"]}, {}, ["stray", "www.elsewhere.test", "no zone"]),
+    ({"name": "malformed", "names": ["bad_name.example.test"]}, {}, ["malformed", "bad_name.example.test"]),
+    ({"name": "midwild", "names": ["www.*.example.test"]}, {}, ["midwild", "www.*.example.test", "wildcard"]),
+    (
+        {"name": "terms", "names": ["terms.example.test"]},
+        {"letsencrypt_dns_terms_agreed": False},
+        ["letsencrypt_dns_terms_agreed", "terms of service"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("cert", "overrides", "expected"), BAD_INPUTS, ids=[c[0]["name"] for c in BAD_INPUTS])
+def test_bad_input_fails_before_any_change(rig, tmp_path, cert, overrides, expected):
+    state = tmp_path / "state"
+    good = {"name": "good", "names": ["good.example.test"]}
+    run = run_renew(role_vars(rig, state, [good, cert], **overrides), tmp_path)
+    assert run.rc != 0
+    text = run.text()
+    for fragment in expected:
+        assert fragment in text
+    assert not state.exists(), "the state directory was touched before the input was refused"
+    assert rig["tsig"]["key_secret"] not in text
+    assert_no_challenge_values(rig, [good, cert])
+
+
+def test_run_interrupted_after_ordering_resumes_the_same_order(rig, tmp_path):
+    state = tmp_path / "state"
+    certificates = [{"name": "resumed", "names": ["resumed.example.test"], "key_type": "ec256"}]
+    ordered = run_module(
+        "acme_dns01_order",
+        {
+            "acme_directory": rig["acme_directory"],
+            "acme_ca_bundle": rig["ca_bundle"],
+            "state_dir": str(state),
+            "terms_agreed": True,
+            "certificates": certificates,
+        },
+    )
+    order_url = ordered["orders"][0]["order_url"]
+    assert json.loads((state / "resumed" / "order.json").read_text())["order_url"] == order_url
+
+    run = run_renew(role_vars(rig, state, certificates), tmp_path)
+    assert run.rc == 0, run.text()[-4000:]
+    resumed = run.task_results("Create one ACME order per due certificate")[0]["orders"][0]
+    assert resumed["resumed"] is True
+    assert resumed["order_url"] == order_url
+    assert json.loads((state / "resumed" / "cert.json").read_text())["order_url"] == order_url
+    assert_no_challenge_values(rig, certificates)

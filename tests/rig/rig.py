@@ -1,0 +1,956 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The local test rig: Pebble and BIND9 on loopback addresses.
+
+One rig lives in one state directory. Each part is its own process, started
+here in the foreground mode of its program with its own configuration, its
+output in ``<state dir>/<name>.log``:
+
+* ``primary``  BIND9 hidden primary (``<net>.10``) of every rig zone. It
+  accepts TSIG-signed RFC 2136 updates and is in no NS set.
+* ``ns1``, ``ns2``  BIND9 secondaries (``<net>.11``, ``<net>.12``), the
+  published NS set of every zone, kept current by NOTIFY and IXFR.
+* ``relay``  (only when notify_delay > 0) receives the primary's NOTIFYs on
+  ``<net>.13`` and passes them on to the secondaries notify_delay seconds
+  later, so that propagation takes real seconds (see ``notify_relay``).
+* ``resolver``  BIND9 recursive resolver (``<net>.20``) with static-stub zones
+  that point at the secondaries; it caches answers for one second at most.
+* ``pebble``  the ACME test CA (``<net>.1``, ports 14000 and 15000) whose
+  validation authority asks the resolver.
+
+``<net>`` is ``127.0.0`` unless another loopback /24 is chosen, which lets a
+second rig run next to the first. named listens only on addresses that an
+interface has, so ``up`` adds the DNS addresses to ``lo`` (root is needed for
+port 53 anyway) and ``down`` removes the ones it added.
+
+Used as a module (``up``, ``down``, ``info``, ``pebble_root``) or a command:
+``python tests/rig/rig.py up|down|status [--dir DIR] [--notify-delay N]``.
+Needs only the standard library and ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_DIR = REPO / ".build" / "rig"
+DEFAULT_NET = "127.0.0"
+
+KEY_NAME = "certfleet-rig"
+KEY_ALGORITHM = "hmac-sha256"
+ZONES = ["example.test", "example2.test", "deep.sub.example2.test", "example3.test"]
+CHILD_ZONE = "deep.sub.example2.test"
+ACME_PORT = 14000
+MANAGEMENT_PORT = 15000
+NAMED = "/usr/sbin/named"
+PEBBLE = "/usr/bin/pebble"
+IP = shutil.which("ip") or "/usr/sbin/ip"
+
+# Start order; down() stops them in the reverse order. The relay runs only
+# when notify_delay > 0.
+PROCESSES = ["relay", "primary", "ns1", "ns2", "resolver", "pebble"]
+
+_TYPE_NS = 2
+_TYPE_SOA = 6
+
+# Popen objects of the processes this Python process started, by pid, so that
+# down() in the same process can reap them instead of leaving zombies.
+_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+class RigError(RuntimeError):
+    """The rig could not be started, stopped or read."""
+
+
+class RigNotRunning(RigError):
+    """No complete rig is running in the state directory."""
+
+
+class RigAddressInUse(RigError):
+    """Some address or port the rig needs is taken (often by another rig)."""
+
+
+# --------------------------------------------------------------------------
+# addresses and files
+
+
+def _state_dir(state_dir: str | os.PathLike | None) -> Path:
+    return Path(state_dir).resolve() if state_dir else DEFAULT_DIR
+
+
+def _addresses(net: str) -> dict[str, str]:
+    parts = net.split(".")
+    try:
+        valid = len(parts) == 3 and ipaddress.ip_address(net + ".1") in ipaddress.ip_network("127.0.0.0/8")
+    except ValueError:
+        valid = False
+    if not valid:
+        raise RigError(f"net must be the first three octets of a loopback /24 such as 127.0.0, got {net!r}")
+    return {
+        "pebble": f"{net}.1",
+        "primary": f"{net}.10",
+        "ns1": f"{net}.11",
+        "ns2": f"{net}.12",
+        "relay": f"{net}.13",
+        "resolver": f"{net}.20",
+    }
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _tsig_secret(state: Path) -> str:
+    """Return the TSIG secret of this state directory, made once and then kept."""
+    path = state / "tsig.secret"
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    secret = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    _write(path, secret + "\n", 0o600)
+    return secret
+
+
+def _log_tail(state: Path, name: str, lines: int = 40) -> str:
+    path = state / f"{name}.log"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    tail = text.splitlines()[-lines:]
+    return f"last lines of {path}:\n" + "\n".join(tail)
+
+
+# --------------------------------------------------------------------------
+# TLS for Pebble's listeners
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "certfleet test rig"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+
+
+def _listener_tls(state: Path, pebble_ip: str) -> tuple[Path, Path, Path]:
+    """Make (or keep) a CA and a leaf for localhost and the Pebble address.
+
+    Returns the paths of the CA certificate (what clients trust), the leaf
+    certificate and the leaf key.
+    """
+    tls = state / "tls"
+    ca_path, cert_path, key_path = tls / "ca.pem", tls / "pebble-listener.pem", tls / "pebble-listener.key"
+    wanted_ips = {ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address(pebble_ip)}
+    if ca_path.exists() and cert_path.exists() and key_path.exists():
+        leaf = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if wanted_ips <= set(san.get_values_for_type(x509.IPAddress)) and leaf.not_valid_after_utc > now:
+            return ca_path, cert_path, key_path
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name("certfleet rig listener CA")
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    sans = [x509.DNSName("localhost")] + [x509.IPAddress(ip) for ip in sorted(wanted_ips)]
+    leaf_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("localhost"))
+        .issuer_name(ca_name)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    _write(tls / "ca.key", _key_pem(ca_key), 0o600)
+    _write(key_path, _key_pem(leaf_key), 0o600)
+    _write(cert_path, leaf_cert.public_bytes(serialization.Encoding.PEM).decode("ascii"))
+    _write(ca_path, ca_cert.public_bytes(serialization.Encoding.PEM).decode("ascii"))
+    return ca_path, cert_path, key_path
+
+
+# --------------------------------------------------------------------------
+# zone data and named configurations
+
+
+def _zone_text(zone: str, addr: dict[str, str]) -> str:
+    """Zone file of one rig zone. Every zone is served by ns1/ns2.example.test."""
+    lines = [
+        "$TTL 60",
+        # refresh, retry, expire, negative TTL: NOTIFY drives propagation, and
+        # negative answers are cached for one second only.
+        "@ IN SOA ns1.example.test. hostmaster.example.test. ( 1 3600 10 86400 1 )",
+    ]
+    if zone == CHILD_ZONE:
+        # The child's own NS set: names inside the child, as published in the
+        # parent's delegation (with glue there).
+        lines += [
+            "@ IN NS ns1",
+            "@ IN NS ns2",
+            f"ns1 IN A {addr['ns1']}",
+            f"ns2 IN A {addr['ns2']}",
+        ]
+    else:
+        lines += ["@ IN NS ns1.example.test.", "@ IN NS ns2.example.test."]
+    if zone == "example.test":
+        lines += [f"ns1 IN A {addr['ns1']}", f"ns2 IN A {addr['ns2']}"]
+    if zone == "example2.test":
+        # Delegation of deep.sub.example2.test with glue.
+        lines += [
+            "deep.sub IN NS ns1.deep.sub",
+            "deep.sub IN NS ns2.deep.sub",
+            f"ns1.deep.sub IN A {addr['ns1']}",
+            f"ns2.deep.sub IN A {addr['ns2']}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _root_zone_text(addr: dict[str, str]) -> str:
+    """The resolver's own root zone: names outside the rig are NXDOMAIN at once."""
+    return (
+        "$TTL 60\n"
+        ". IN SOA resolver.rig. hostmaster.rig. ( 1 3600 600 86400 1 )\n"
+        ". IN NS resolver.rig.\n"
+        f"resolver.rig. IN A {addr['resolver']}\n"
+    )
+
+
+def _options(workdir: Path, address: str, extra: list[str]) -> str:
+    body = [
+        f'directory "{workdir}";',
+        "pid-file none;",
+        f'lock-file "{workdir / "named.lock"}";',
+        f'session-keyfile "{workdir / "session.key"}";',
+        f'managed-keys-directory "{workdir}";',
+        f'dump-file "{workdir / "named_dump.db"}";',
+        f'statistics-file "{workdir / "named.stats"}";',
+        f"listen-on port 53 {{ {address}; }};",
+        "listen-on-v6 { none; };",
+        f"query-source address {address};",
+        f"notify-source {address};",
+        f"transfer-source {address};",
+        "dnssec-validation no;",
+        "masterfile-format text;",
+    ] + extra
+    return "options {\n" + "".join(f"    {line}\n" for line in body) + "};\n\ncontrols { };\n"
+
+
+def _primary_conf(workdir: Path, addr: dict[str, str], secret: str, notify_delay: int) -> str:
+    secondaries = f"{addr['ns1']}; {addr['ns2']};"
+    notify_to = f"{addr['relay']};" if notify_delay > 0 else secondaries
+    text = _options(
+        workdir,
+        addr["primary"],
+        [
+            "recursion no;",
+            "allow-query { any; };",
+            "notify explicit;",
+            f"also-notify {{ {notify_to} }};",
+            f"notify-delay {notify_delay};",
+            f"allow-transfer {{ {secondaries} key {KEY_NAME}; }};",
+        ],
+    )
+    text += f'\nkey "{KEY_NAME}" {{\n    algorithm {KEY_ALGORITHM};\n    secret "{secret}";\n}};\n'
+    for zone in ZONES:
+        text += (
+            f'\nzone "{zone}" {{\n'
+            "    type primary;\n"
+            f'    file "{zone}.db";\n'
+            f"    update-policy {{ grant {KEY_NAME} zonesub ANY; }};\n"
+            "};\n"
+        )
+    return text
+
+
+def _secondary_conf(workdir: Path, address: str, addr: dict[str, str]) -> str:
+    text = _options(
+        workdir,
+        address,
+        [
+            "recursion no;",
+            "allow-query { any; };",
+            "allow-transfer { 127.0.0.0/8; };",
+            "notify no;",
+            f"allow-notify {{ {addr['relay']}; }};",
+            "request-ixfr yes;",
+            # Recover quickly when the primary was not reachable yet.
+            "min-retry-time 1;",
+            "max-retry-time 5;",
+        ],
+    )
+    for zone in ZONES:
+        text += (
+            f'\nzone "{zone}" {{\n'
+            "    type secondary;\n"
+            f"    primaries {{ {addr['primary']}; }};\n"
+            f'    file "{zone}.db";\n'
+            "};\n"
+        )
+    return text
+
+
+def _resolver_conf(workdir: Path, addr: dict[str, str]) -> str:
+    text = _options(
+        workdir,
+        addr["resolver"],
+        [
+            "recursion yes;",
+            "allow-query { 127.0.0.0/8; };",
+            "allow-recursion { 127.0.0.0/8; };",
+            "max-cache-ttl 1;",
+            "max-ncache-ttl 1;",
+            "servfail-ttl 0;",
+            "lame-ttl 0;",
+            "prefetch 0;",
+        ],
+    )
+    text += '\nzone "." {\n    type primary;\n    file "root.db";\n};\n'
+    # Only the top zones: deep.sub.example2.test is reached through the
+    # delegation published in example2.test. Never the hidden primary.
+    for zone in ZONES:
+        if zone == CHILD_ZONE:
+            continue
+        text += (
+            f'\nzone "{zone}" {{\n'
+            "    type static-stub;\n"
+            f"    server-addresses {{ {addr['ns1']}; {addr['ns2']}; }};\n"
+            "};\n"
+        )
+    return text
+
+
+def _pebble_conf(cert: Path, key: Path, pebble_ip: str) -> str:
+    config = {
+        "pebble": {
+            "listenAddress": f"{pebble_ip}:{ACME_PORT}",
+            "managementListenAddress": f"{pebble_ip}:{MANAGEMENT_PORT}",
+            "certificate": str(cert),
+            "privateKey": str(key),
+            "httpPort": 5002,
+            "tlsPort": 5001,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": False,
+        }
+    }
+    return json.dumps(config, indent=2) + "\n"
+
+
+# --------------------------------------------------------------------------
+# processes
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [part.decode("utf-8", "surrogateescape") for part in raw.split(b"\0")[:-1]]
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2 :].startswith(("Z", "X"))
+
+
+def _alive(entry: dict) -> bool:
+    """True when the pid still runs the exact command line the rig started."""
+    pid = entry["pid"]
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        # Started by this Python process: Popen knows (and reaps) it.
+        return child.poll() is None
+    return _cmdline(pid) == entry["argv"] and not _is_zombie(pid)
+
+
+def _load_json(path: Path, default):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def _load_pids(state: Path) -> dict[str, dict]:
+    return _load_json(state / "pids.json", {})
+
+
+def _save_pids(state: Path, pids: dict[str, dict]) -> None:
+    _write(state / "pids.json", json.dumps(pids, indent=2) + "\n")
+
+
+def _start(state: Path, name: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
+    # The child keeps running after this returns (and after a CLI "up" exits);
+    # its own session keeps a Ctrl-C in the terminal away from it.
+    with open(state / f"{name}.log", "ab") as log:
+        try:
+            child = subprocess.Popen(  # pylint: disable=consider-using-with
+                argv,
+                cwd=str(cwd),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise RigError(f"cannot start {name} ({argv[0]}): {exc}") from exc
+    _CHILDREN[child.pid] = child
+    return {"pid": child.pid, "argv": argv}
+
+
+def _loopback_addresses() -> set[str]:
+    try:
+        out = subprocess.run(
+            [IP, "-4", "-o", "addr", "show", "dev", "lo"], check=True, capture_output=True, text=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise RigError(f"cannot list the loopback addresses with {IP}: {exc}") from exc
+    found = set()
+    for line in out.splitlines():
+        words = line.split()
+        if "inet" in words:
+            found.add(words[words.index("inet") + 1].split("/")[0])
+    return found
+
+
+def _add_addresses(state: Path, wanted: list[str]) -> None:
+    """Put the DNS addresses on lo: named only listens on addresses an interface has.
+
+    The addresses added here are recorded and removed again by down().
+    """
+    present = _loopback_addresses()
+    added = _load_json(state / "addresses.json", [])
+    for address in wanted:
+        if address in present:
+            continue
+        command = [IP, "addr", "add", f"{address}/32", "dev", "lo"]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RigError(f"cannot add {address} to lo (root needed): {result.stderr.strip()}")
+        added.append(address)
+        _write(state / "addresses.json", json.dumps(added) + "\n")
+
+
+def _remove_addresses(state: Path) -> None:
+    path = state / "addresses.json"
+    for address in _load_json(path, []):
+        subprocess.run([IP, "addr", "del", f"{address}/32", "dev", "lo"], capture_output=True, check=False)
+    path.unlink(missing_ok=True)
+
+
+def _port_free(address: str, port: int, kind: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        try:
+            sock.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def _check_free(state: Path, addr: dict[str, str]) -> None:
+    busy = []
+    for name in ("primary", "ns1", "ns2", "resolver"):
+        for kind, label in ((socket.SOCK_STREAM, "tcp"), (socket.SOCK_DGRAM, "udp")):
+            if not _port_free(addr[name], 53, kind):
+                busy.append(f"{addr[name]}:53/{label}")
+    if not _port_free(addr["relay"], 53, socket.SOCK_DGRAM):
+        busy.append(f"{addr['relay']}:53/udp")
+    for port in (ACME_PORT, MANAGEMENT_PORT):
+        if not _port_free(addr["pebble"], port, socket.SOCK_STREAM):
+            busy.append(f"{addr['pebble']}:{port}/tcp")
+    if busy:
+        others = [
+            str(path.parent)
+            for path in sorted((REPO / ".build").glob("*/rig.json"))
+            if path.parent != state and _running(path.parent)
+        ]
+        hint = (
+            f" Rigs running in: {', '.join(others)} (stop one with: python tests/rig/rig.py down --dir DIR)."
+            if others
+            else ""
+        )
+        raise RigAddressInUse(f"addresses in use, cannot start the rig in {state}: {', '.join(busy)}.{hint}")
+
+
+def _running(state: Path) -> bool:
+    pids = _load_pids(state)
+    return "pebble" in pids and all(_alive(entry) for entry in pids.values())
+
+
+# --------------------------------------------------------------------------
+# readiness
+
+
+def _encode_name(name: str) -> bytes:
+    labels = [label for label in name.rstrip(".").split(".") if label]
+    return b"".join(bytes([len(label)]) + label.encode("ascii") for label in labels) + b"\0"
+
+
+def _dns_query(server: str, name: str, rdtype: int, recursion: bool = False, timeout: float = 0.5) -> tuple:
+    """Send one UDP query; return (rcode, authoritative, answer count)."""
+    query_id = secrets.randbelow(0x10000)
+    flags = 0x0100 if recursion else 0
+    packet = struct.pack("!6H", query_id, flags, 1, 0, 0, 0) + _encode_name(name) + struct.pack("!2H", rdtype, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(packet, (server, 53))
+        while True:
+            data = sock.recv(65535)
+            if len(data) >= 12 and struct.unpack("!H", data[:2])[0] == query_id:
+                break
+    flags, answers = struct.unpack("!H2xH", data[2:8])
+    return flags & 0x000F, bool(flags & 0x0400), answers
+
+
+def _serves_all(server: str, zones: list[str]) -> bool:
+    for zone in zones:
+        try:
+            rcode, authoritative, answers = _dns_query(server, zone, _TYPE_SOA)
+        except OSError:
+            return False
+        if rcode != 0 or not authoritative or answers < 1:
+            return False
+    return True
+
+
+def _resolves_child(resolver: str) -> bool:
+    try:
+        rcode, dummy, answers = _dns_query(resolver, CHILD_ZONE, _TYPE_NS, recursion=True, timeout=1.0)
+    except OSError:
+        return False
+    return rcode == 0 and answers >= 1
+
+
+def _log_says(state: Path, name: str, text: str) -> bool:
+    try:
+        return text in (state / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def _https_opener(ca_bundle: str | os.PathLike) -> urllib.request.OpenerDirector:
+    context = ssl.create_default_context(cafile=str(ca_bundle))
+    # Loopback only: never go through a proxy from the environment.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+
+
+def _pebble_ready(directory_url: str, ca_bundle: Path) -> bool:
+    try:
+        with _https_opener(ca_bundle).open(directory_url, timeout=2) as response:
+            return response.status == 200 and "newOrder" in json.loads(response.read())
+    except (OSError, ValueError):
+        return False
+
+
+def _wait(state: Path, pids: dict[str, dict], checks: dict, deadline: float) -> None:
+    """Poll every check until it passes; fail with the log of the one that did not."""
+    pending = dict(checks)
+    while pending:
+        for name in list(pending):
+            if not _alive(pids[name]):
+                raise RigError(f"{name} exited during start-up\n{_log_tail(state, name)}")
+            if pending[name]():
+                del pending[name]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            name = sorted(pending, key=PROCESSES.index)[0]
+            raise RigError(f"{name} did not become ready in time\n{_log_tail(state, name)}")
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------
+# NOTIFY relay
+#
+# BIND 9.18 applies notify-delay only between two sets of NOTIFYs: the NOTIFY
+# after an update that follows a quiet period leaves at once, and the
+# secondaries are current well within a second. So that propagation takes
+# real seconds, the primary notifies this relay, which acknowledges at once
+# and hands the NOTIFY on to every secondary ``delay`` seconds later. The
+# secondaries then check the primary's SOA and fetch the change by IXFR as
+# usual.
+
+
+def _question(packet: bytes) -> tuple[str, int]:
+    """Name of the first question of a DNS message and the offset just after it."""
+    labels, offset = [], 12
+    while packet[offset]:
+        length = packet[offset]
+        if length & 0xC0:
+            raise ValueError("compressed question name")
+        labels.append(packet[offset + 1 : offset + 1 + length].decode("ascii", "replace"))
+        offset += 1 + length
+    return ".".join(labels) or ".", offset + 5
+
+
+def notify_relay(listen: str, targets: list[str], delay: float) -> None:
+    """Run the NOTIFY relay until killed (the ``notify-relay`` command)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((listen, 53))
+    print(f"notify relay on {listen}:53 -> {', '.join(targets)} after {delay}s", flush=True)
+    # One entry per NOTIFY to hand on: when to send it next, the message, the
+    # secondary, how many sends are left and the id of the last send.
+    pending: list[dict] = []
+    while True:
+        now = time.monotonic()
+        next_due = min((entry["due"] for entry in pending), default=now + 1.0)
+        sock.settimeout(min(max(next_due - now, 0.0), 1.0))
+        try:
+            packet, (source, port) = sock.recvfrom(65535)
+        except socket.timeout:
+            packet = b""
+        if len(packet) >= 12:
+            query_id, flags = struct.unpack("!2H", packet[:4])
+            is_notify = (flags >> 11) & 0xF == 4
+            if is_notify and not flags & 0x8000:
+                try:
+                    zone, end = _question(packet)
+                except (IndexError, ValueError):
+                    zone, end = "", 0
+                if end and end <= len(packet):
+                    # Acknowledge to the primary at once (QR, opcode NOTIFY, AA).
+                    reply = struct.pack("!6H", query_id, 0x8000 | 0x2000 | 0x0400, 1, 0, 0, 0) + packet[12:end]
+                    sock.sendto(reply, (source, port))
+                    due = time.monotonic() + delay
+                    for target in targets:
+                        pending.append(
+                            {"due": due, "packet": packet, "zone": zone, "target": target, "sends": 3, "id": None}
+                        )
+                    print(f"{time.strftime('%H:%M:%S')} NOTIFY {zone} from {source}, passed on in {delay}s", flush=True)
+            elif is_notify:
+                answered = [entry for entry in pending if entry["target"] == source and entry["id"] == query_id]
+                for entry in answered:
+                    pending.remove(entry)
+                    print(f"{time.strftime('%H:%M:%S')} NOTIFY {entry['zone']} acknowledged by {source}", flush=True)
+        now = time.monotonic()
+        for entry in [entry for entry in pending if entry["due"] <= now]:
+            entry["id"] = secrets.randbelow(0x10000)
+            entry["sends"] -= 1
+            entry["due"] = now + 2.0
+            sock.sendto(struct.pack("!H", entry["id"]) + entry["packet"][2:], (entry["target"], 53))
+            print(f"{time.strftime('%H:%M:%S')} NOTIFY {entry['zone']} sent to {entry['target']}", flush=True)
+            if entry["sends"] <= 0:
+                pending.remove(entry)
+
+
+# --------------------------------------------------------------------------
+# public interface
+
+
+def up(
+    state_dir: str | os.PathLike | None = None,
+    notify_delay: int = 2,
+    nonce_reject: int | None = None,
+    *,
+    net: str = DEFAULT_NET,
+    timeout: float = 30.0,
+) -> dict:
+    """Start the rig in ``state_dir`` (or return the info of the one running there).
+
+    ``notify_delay`` is the primary's ``notify-delay`` and the NOTIFY relay's
+    hold time in seconds (0: no relay, the primary notifies the secondaries
+    directly), ``nonce_reject`` Pebble's ``PEBBLE_WFE_NONCEREJECT`` percentage (None keeps
+    Pebble's default), ``net`` the loopback /24 to use and ``timeout`` how long
+    start-up may take in seconds.
+    """
+    state = _state_dir(state_dir)
+    notify_delay = int(notify_delay)
+    if notify_delay < 0:
+        raise RigError(f"notify_delay must be >= 0, got {notify_delay}")
+    addr = _addresses(net)
+    if _running(state) and (state / "rig.json").exists():
+        current = info(state)
+        if current["notify_delay"] != notify_delay or current["primary"] != addr["primary"]:
+            raise RigError(
+                f"the rig running in {state} has notify_delay={current['notify_delay']} and primary "
+                f"{current['primary']}; stop it first to start one with other settings"
+            )
+        return current
+    if _load_pids(state):
+        down(state)  # a partial rig: stop what is left of it
+    for program in (NAMED, PEBBLE):
+        if not os.access(program, os.X_OK):
+            raise RigError(f"{program} is missing; run: bash scripts/install-system-deps.sh")
+    state.mkdir(parents=True, exist_ok=True)
+    _check_free(state, addr)
+    _add_addresses(state, [addr[name] for name in ("primary", "ns1", "ns2", "resolver")])
+
+    secret = _tsig_secret(state)
+    ca_bundle, listener_cert, listener_key = _listener_tls(state, addr["pebble"])
+    for name in PROCESSES:
+        shutil.rmtree(state / name, ignore_errors=True)
+        (state / name).mkdir()
+        (state / f"{name}.log").unlink(missing_ok=True)
+
+    _write(state / "primary" / "named.conf", _primary_conf(state / "primary", addr, secret, notify_delay))
+    for zone in ZONES:
+        _write(state / "primary" / f"{zone}.db", _zone_text(zone, addr))
+    for name in ("ns1", "ns2"):
+        _write(state / name / "named.conf", _secondary_conf(state / name, addr[name], addr))
+    _write(state / "resolver" / "named.conf", _resolver_conf(state / "resolver", addr))
+    _write(state / "resolver" / "root.db", _root_zone_text(addr))
+    _write(state / "pebble" / "pebble-config.json", _pebble_conf(listener_cert, listener_key, addr["pebble"]))
+
+    acme_directory = f"https://{addr['pebble']}:{ACME_PORT}/dir"
+    pebble_env = {key: value for key, value in os.environ.items() if not key.startswith("PEBBLE_")}
+    pebble_env["PEBBLE_VA_NOSLEEP"] = "1"
+    if nonce_reject is not None:
+        pebble_env["PEBBLE_WFE_NONCEREJECT"] = str(int(nonce_reject))
+
+    def named_argv(name: str) -> list[str]:
+        return [NAMED, "-g", "-4", "-n", "2", "-c", str(state / name / "named.conf")]
+
+    deadline = time.monotonic() + timeout
+    pids: dict[str, dict] = {}
+    try:
+        # The secondaries transfer the zones as soon as they start, so the
+        # primary must answer first.
+        first = {"primary": lambda: _serves_all(addr["primary"], ZONES)}
+        if notify_delay > 0:
+            relay_argv = [sys.executable, str(Path(__file__).resolve()), "notify-relay", "--listen", addr["relay"]]
+            relay_argv += ["--delay", str(notify_delay), "--to", addr["ns1"], addr["ns2"]]
+            pids["relay"] = _start(state, "relay", relay_argv, state / "relay")
+            first["relay"] = lambda: _log_says(state, "relay", "notify relay on")
+        pids["primary"] = _start(state, "primary", named_argv("primary"), state / "primary")
+        _save_pids(state, pids)
+        _wait(state, pids, first, deadline)
+        for name in ("ns1", "ns2", "resolver"):
+            pids[name] = _start(state, name, named_argv(name), state / name)
+        pids["pebble"] = _start(
+            state,
+            "pebble",
+            [PEBBLE, "-config", str(state / "pebble" / "pebble-config.json"), "-dnsserver", f"{addr['resolver']}:53"],
+            state / "pebble",
+            pebble_env,
+        )
+        _save_pids(state, pids)
+        _wait(
+            state,
+            pids,
+            {
+                "ns1": lambda: _serves_all(addr["ns1"], ZONES),
+                "ns2": lambda: _serves_all(addr["ns2"], ZONES),
+                "pebble": lambda: _pebble_ready(acme_directory, ca_bundle),
+            },
+            deadline,
+        )
+        _wait(state, pids, {"resolver": lambda: _resolves_child(addr["resolver"])}, deadline)
+    except BaseException:
+        down(state)
+        raise
+
+    result = {
+        "dir": str(state),
+        "acme_directory": acme_directory,
+        "ca_bundle": str(ca_bundle),
+        "pebble_management": f"https://{addr['pebble']}:{MANAGEMENT_PORT}",
+        "resolver": addr["resolver"],
+        "primary": addr["primary"],
+        "secondaries": [addr["ns1"], addr["ns2"]],
+        "zones": list(ZONES),
+        "notify_delay": notify_delay,
+        "tsig": {"key_name": KEY_NAME, "key_secret": secret, "key_algorithm": KEY_ALGORITHM},
+        "provider": {
+            "name": "rig-bind",
+            "type": "rfc2136",
+            "zones": list(ZONES),
+            "server": addr["primary"],
+            "port": 53,
+            "key_name": KEY_NAME,
+            "key_secret": secret,
+            "key_algorithm": KEY_ALGORITHM,
+        },
+    }
+    _write(state / "rig.json", json.dumps(result, indent=2) + "\n", 0o600)
+    return result
+
+
+def down(state_dir: str | os.PathLike | None = None) -> None:
+    """Stop the processes this rig started (by their saved pids) and nothing else."""
+    state = _state_dir(state_dir)
+    pids = _load_pids(state)
+    order = [name for name in reversed(PROCESSES) if name in pids] + [name for name in pids if name not in PROCESSES]
+    running = {name: pids[name] for name in order if _alive(pids[name])}
+    for entry in running.values():
+        try:
+            os.kill(entry["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    while running and time.monotonic() < deadline:
+        running = {name: entry for name, entry in running.items() if _alive(entry)}
+        if running:
+            time.sleep(0.05)
+    for entry in running.values():
+        try:
+            os.kill(entry["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    while running and time.monotonic() < deadline:
+        running = {name: entry for name, entry in running.items() if _alive(entry)}
+        if running:
+            time.sleep(0.05)
+    for entry in pids.values():
+        child = _CHILDREN.pop(entry["pid"], None)
+        if child is not None:
+            try:
+                child.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    if running:
+        names = ", ".join(f"{name} (pid {entry['pid']})" for name, entry in running.items())
+        raise RigError(f"could not stop: {names}")
+    (state / "pids.json").unlink(missing_ok=True)
+    (state / "rig.json").unlink(missing_ok=True)
+    _remove_addresses(state)
+
+
+def info(state_dir: str | os.PathLike | None = None) -> dict:
+    """Return the info of the rig running in ``state_dir``; RigNotRunning if there is none."""
+    state = _state_dir(state_dir)
+    if not _running(state):
+        raise RigNotRunning(f"no rig is running in {state}")
+    try:
+        return json.loads((state / "rig.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RigNotRunning(f"no readable rig.json in {state}: {exc}") from exc
+
+
+def status(state_dir: str | os.PathLike | None = None) -> dict[str, dict]:
+    """Each saved process of the rig with its pid and whether it still runs."""
+    pids = _load_pids(_state_dir(state_dir))
+    return {name: {"pid": entry["pid"], "alive": _alive(entry)} for name, entry in pids.items()}
+
+
+def pebble_root(info: dict) -> str:
+    """Download Pebble's current root certificate (PEM) from its management interface."""
+    url = info["pebble_management"].rstrip("/") + "/roots/0"
+    with _https_opener(info["ca_bundle"]).open(url, timeout=10) as response:
+        return response.read().decode("ascii")
+
+
+# --------------------------------------------------------------------------
+# command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rig.py", description="Start or stop the local Pebble + BIND9 test rig.")
+    parser.add_argument("command", choices=["up", "down", "status", "notify-relay"])
+    parser.add_argument("--dir", default=None, help=f"state directory (default: {DEFAULT_DIR})")
+    parser.add_argument("--notify-delay", type=int, default=2, help="primary's notify-delay in seconds (default: 2)")
+    parser.add_argument("--nonce-reject", type=int, default=None, help="PEBBLE_WFE_NONCEREJECT percentage")
+    parser.add_argument("--net", default=DEFAULT_NET, help=f"loopback /24 to use (default: {DEFAULT_NET})")
+    parser.add_argument("--timeout", type=float, default=30.0, help="start-up timeout in seconds (default: 30)")
+    parser.add_argument("--listen", help="notify-relay (started by up): address to listen on")
+    parser.add_argument("--delay", type=float, default=2.0, help="notify-relay: seconds to hold a NOTIFY")
+    parser.add_argument("--to", nargs="+", default=[], help="notify-relay: secondaries to pass NOTIFYs on to")
+    args = parser.parse_args(argv)
+    if args.command == "notify-relay":
+        notify_relay(args.listen, args.to, args.delay)
+        return 0
+    try:
+        if args.command == "up":
+            started = time.monotonic()
+            result = up(args.dir, args.notify_delay, args.nonce_reject, net=args.net, timeout=args.timeout)
+            print(json.dumps(result, indent=2))
+            print(f"rig ready in {time.monotonic() - started:.1f}s: {result['dir']}", file=sys.stderr)
+        elif args.command == "down":
+            down(args.dir)
+        else:
+            for name, entry in status(args.dir).items():
+                print(f"{name:9} pid {entry['pid']:>7} {'running' if entry['alive'] else 'gone'}", file=sys.stderr)
+            print(json.dumps(info(args.dir), indent=2))
+    except RigError as exc:
+        print(f"rig.py {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

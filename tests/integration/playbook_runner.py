@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 import dns.message
@@ -23,6 +24,7 @@ PLAYBOOK = os.path.join(REPO, "playbooks", "renew.yml")
 class PlaybookRun:
     rc: int
     result: dict
+    stdout: str
     stderr: str
 
     @property
@@ -33,18 +35,19 @@ class PlaybookRun:
         found = []
         for play in self.result.get("plays", []):
             for task in play.get("tasks", []):
-                if task["task"]["name"] == task_name:
+                if task["task"]["name"].split(" : ")[-1] == task_name:
                     found.extend(task["hosts"].values())
         return found
 
     def text(self) -> str:
         """Everything the run said, for searching messages and for secrets that must not be there."""
-        return json.dumps(self.result) + self.stderr
+        return json.dumps(self.result) + self.stdout + self.stderr
 
 
 def ansible_env() -> dict:
     env = dict(os.environ)
-    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
+    env["ANSIBLE_CALLBACK_PLUGINS"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
+    env["ANSIBLE_CALLBACKS_ENABLED"] = "record_results"
     env["ANSIBLE_PYTHON_INTERPRETER"] = sys.executable
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".build", "collections"))
     env["ANSIBLE_NOCOLOR"] = "1"
@@ -54,7 +57,7 @@ def ansible_env() -> dict:
 
 def run_renew(variables: dict, tmp_path, *extra: str, timeout: int = 600) -> PlaybookRun:
     """ansible-playbook renew.yml -i localhost, -c local -e @vars.yml [extra]."""
-    vars_file = tmp_path / "vars-%d.yml" % len(list(tmp_path.glob("vars-*.yml")))
+    vars_file = tmp_path / ("vars-%d.yml" % len(list(tmp_path.glob("vars-*.yml"))))
     vars_file.write_text(yaml.safe_dump(variables))
     command = [
         os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
@@ -67,14 +70,12 @@ def run_renew(variables: dict, tmp_path, *extra: str, timeout: int = 600) -> Pla
         "@%s" % vars_file,
         *extra,
     ]
-    proc = subprocess.run(
-        command, capture_output=True, text=True, env=ansible_env(), timeout=timeout, cwd=REPO, check=False
-    )
-    try:
-        result = json.loads(proc.stdout[proc.stdout.index("{") :])
-    except ValueError:
-        result = {"raw": proc.stdout}
-    return PlaybookRun(proc.returncode, result, proc.stderr)
+    results_file = tmp_path / ("results-%s.json" % vars_file.stem)
+    env = ansible_env()
+    env["CERTFLEET_RESULTS_FILE"] = str(results_file)
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO, check=False)
+    result = json.loads(results_file.read_text()) if results_file.exists() else {}
+    return PlaybookRun(proc.returncode, result, proc.stdout, proc.stderr)
 
 
 def run_module(module: str, args: dict, timeout: int = 300) -> dict:
@@ -93,8 +94,17 @@ def run_module(module: str, args: dict, timeout: int = 300) -> dict:
     ]
     env = ansible_env()
     env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO, check=False)
-    result = json.loads(proc.stdout[proc.stdout.index("{") :])
+    fd, results_file = tempfile.mkstemp(prefix="certfleet-adhoc-", suffix=".json")
+    os.close(fd)
+    env["CERTFLEET_RESULTS_FILE"] = results_file
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO, check=False)
+        with open(results_file, encoding="utf-8") as handle:
+            result = json.load(handle)
+    finally:
+        os.unlink(results_file)
+    if not result.get("plays"):
+        raise AssertionError("ansible printed no result:\n%s\n%s" % (proc.stdout, proc.stderr))
     return result["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 

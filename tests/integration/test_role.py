@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import subprocess
+import time
 
 import pytest
 from cryptography import x509
@@ -35,16 +36,23 @@ def challenge_names(certificates) -> set[str]:
     return {"_acme-challenge." + name.removeprefix("*.") for cert in certificates for name in cert["names"]}
 
 
-def assert_no_challenge_values(rig, certificates):
-    for server in [rig["primary"], *rig["secondaries"]]:
-        for name in challenge_names(certificates):
-            assert txt_values(server, name) == set(), "%s still has TXT values at %s" % (server, name)
+def assert_no_challenge_values(rig, certificates, lag: float = 30.0):
+    """Nothing on the primary now; nothing on the secondaries once their NOTIFY lag has passed."""
+    names = challenge_names(certificates)
+    for name in names:
+        assert txt_values(rig["primary"], name) == set(), "the primary still has TXT values at %s" % name
+    deadline = time.monotonic() + lag
+    left = {(server, name) for server in rig["secondaries"] for name in names}
+    while left:
+        left = {(server, name) for server, name in left if txt_values(server, name)}
+        if left and time.monotonic() > deadline:
+            raise AssertionError("TXT values still served after %.0f s: %s" % (lag, sorted(left)))
+        if left:
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
-def pebble_root(rig, tmp_path_factory):
-    import rig as rig_module
-
+def pebble_root(rig, rig_module, tmp_path_factory):
     path = tmp_path_factory.mktemp("root") / "root.pem"
     path.write_text(rig_module.pebble_root(rig))
     return path

@@ -1,0 +1,55 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ACME connection and account options shared by the ACME modules.
+
+They are the same for every ACME task of a run, which is why the modules are
+in the action group C(certfleet.acme.acme): a play sets them once through
+C(module_defaults) instead of repeating them on each task.
+"""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  acme_directory:
+    description:
+      - URL of the ACME directory of the CA, for example
+        V(https://acme-v02.api.letsencrypt.org/directory) or V(https://acme-staging-v02.api.letsencrypt.org/directory).
+      - The account URL is cached per directory URL.
+    type: str
+    required: true
+  acme_ca_bundle:
+    description:
+      - CA certificate file (PEM) to trust for the HTTPS connection to O(acme_directory), for a private or test
+        ACME server such as Pebble.
+      - When not set, the system trust store is used.
+    type: path
+  state_dir:
+    description:
+      - The directory holding the on-disk state on the controller (role variable C(letsencrypt_dns_dir)).
+      - The account lives in C(<state_dir>/.acme/account.key) (EC P-256, mode 0600) and
+        C(<state_dir>/.acme/account.json); certificate V(name) lives in C(<state_dir>/<name>/).
+    type: path
+    required: true
+  account_email:
+    description:
+      - Contact e-mail address given to the CA when a new account is registered.
+    type: str
+  terms_agreed:
+    description:
+      - Whether you agree to the terms of service of the CA.
+      - Needed only to register a new account; without it the module fails before anything is sent to the CA
+        when no account exists yet (or the CA no longer knows the cached one).
+    type: bool
+    default: false
+  request_timeout:
+    description:
+      - Timeout in seconds for each single HTTP request to the ACME server.
+    type: int
+    default: 30
+requirements:
+  - acme >= 2.0 (the Python library of certbot)
+  - cryptography >= 41
+"""

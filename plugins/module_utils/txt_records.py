@@ -1,0 +1,255 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Publish and remove ACME TXT values across providers: the logic of ``dns_txt_record``.
+
+The run is split into phases so that nothing is written unless every record
+can be placed: validate and merge the records, route every name to its
+provider(s), read what is there, plan, and only then write. Reads and writes
+run concurrently, grouped by (provider, zone) so providers can batch, and one
+provider failing is reported without stopping the others; the caller needs
+to know exactly which values did land, because it must remove them later.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ansible_collections.certfleet.acme.plugins.module_utils.names import normalize
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.base import (
+    DnsProvider,
+    ProviderError,
+    dns_name_error,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.registry import (
+    Router,
+    RoutingError,
+    build_provider,
+)
+
+STATES = ("present", "absent")
+MAX_TXT_STRING = 255
+MAX_TTL = 2147483647
+
+
+class RecordInputError(ValueError):
+    """The ``records`` (or other) input is unusable; lists every problem at once."""
+
+
+@dataclass
+class SyncResult:
+    """What :func:`sync_records` did (or, in check mode, would do)."""
+
+    changed: bool = False
+    records: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    diff: dict = field(default_factory=dict)
+
+
+def merge_records(records: Any) -> dict[str, list[str]]:
+    """Validate ``records`` and merge them by normalized name, keeping value order.
+
+    Two orders can ask for the same TXT name (a wildcard and its apex in
+    different certificates); the provider must get one name with the union of
+    the values, not two writes racing each other.
+    """
+    if not isinstance(records, (list, tuple)):
+        raise RecordInputError("records: must be a list of {name, values}, got %s" % type(records).__name__)
+    problems: list[str] = []
+    merged: dict[str, list[str]] = {}
+    for index, record in enumerate(records):
+        where = "records[%d]" % index
+        if not isinstance(record, dict):
+            problems.append("%s: must be a dictionary with name and values, got %r" % (where, record))
+            continue
+        name = record.get("name")
+        problem = dns_name_error(name)
+        if problem:
+            problems.append("%s: name %r %s" % (where, name, problem))
+            continue
+        values = record.get("values")
+        if isinstance(values, str) or not isinstance(values, (list, tuple)):
+            problems.append("%s (%s): values must be a list of strings, got %r" % (where, name, values))
+            continue
+        fqdn = normalize(name)
+        bucket = merged.setdefault(fqdn, [])
+        for value in values:
+            if not isinstance(value, str) or not value:
+                problems.append("%s (%s): value %r must be a non-empty string" % (where, name, value))
+            elif len(value.encode("utf-8")) > MAX_TXT_STRING:
+                problems.append(
+                    "%s (%s): value %r is longer than %d bytes" % (where, name, value[:20] + "...", MAX_TXT_STRING)
+                )
+            elif value not in bucket:
+                bucket.append(value)
+    if problems:
+        raise RecordInputError("invalid records: " + "; ".join(problems))
+    return merged
+
+
+def plan_changes(state: str, wanted: list[str], before: set[str]) -> tuple[list[str], list[str]]:
+    """The values to add and to remove at one name so that ``state`` holds for ``wanted``.
+
+    Only the given values are considered: others at the name belong to other
+    certificates or runs and are left alone.
+    """
+    if state == "present":
+        return [value for value in wanted if value not in before], []
+    return [], [value for value in wanted if value in before]
+
+
+def route_records(merged: dict[str, list[str]], configs: list, skip=()) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """Group records by (provider name, zone); fails for every name in no zone, before any write."""
+    router = Router(configs, skip)
+    known = {config["name"] for config in configs}
+    unknown = sorted(set(skip or ()) - known)
+    if unknown:
+        raise RecordInputError(
+            "skip_providers: %s %s not a configured provider (configured: %s)"
+            % (", ".join(repr(n) for n in unknown), "is" if len(unknown) == 1 else "are", ", ".join(sorted(known)))
+        )
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    problems = []
+    for fqdn, values in merged.items():
+        try:
+            targets = router.route(fqdn)
+        except RoutingError as exc:
+            problems.append(str(exc))
+            continue
+        for config, zone in targets:
+            groups.setdefault((config["name"], zone), {})[fqdn] = values
+    if problems:
+        raise RecordInputError("; ".join(problems))
+    return groups
+
+
+def _lines(provider: str, fqdn: str, values) -> list[str]:
+    return ['%s: %s. TXT "%s"' % (provider, fqdn, value) for value in sorted(values or ())]
+
+
+def format_diff(results: list[dict]) -> dict:
+    """Before/after text with one line per provider, name and value, for ``--diff``."""
+    before: list[str] = []
+    after: list[str] = []
+    for item in results:
+        before.extend(_lines(item["provider"], item["name"], item["before"]))
+        after.extend(_lines(item["provider"], item["name"], item["after"]))
+    return {
+        "before": "\n".join(sorted(before)) + ("\n" if before else ""),
+        "after": "\n".join(sorted(after)) + ("\n" if after else ""),
+    }
+
+
+def sync_records(
+    records: Any,
+    configs: list,
+    state: str = "present",
+    ttl: int = 60,
+    skip=(),
+    check_mode: bool = False,
+    factory: Callable[[dict], DnsProvider] = build_provider,
+    max_workers: int = 16,
+) -> SyncResult:
+    """Make ``state`` true for every value of every record at every provider that hosts it.
+
+    Input errors (bad records, bad provider entries, names in no zone) raise
+    before any provider is contacted. Provider failures are returned in
+    ``errors``, one per failed (provider, record), next to the results of the
+    providers that worked.
+    """
+    if state not in STATES:
+        raise RecordInputError("state: must be one of %s, got %r" % (", ".join(STATES), state))
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= MAX_TTL:
+        raise RecordInputError("ttl: must be an integer between 0 and %d, got %r" % (MAX_TTL, ttl))
+    merged = merge_records(records)
+    groups = route_records(merged, configs, skip)
+    skipped = set(skip or ())
+    # Build every provider that may be written to: a typo in any entry is
+    # reported now, not after half of the records were published.
+    providers: dict[str, DnsProvider] = {
+        config["name"]: factory(config) for config in configs if config["name"] not in skipped
+    }
+    gates = {name: threading.BoundedSemaphore(max(1, provider.CONCURRENCY)) for name, provider in providers.items()}
+
+    def guarded(provider_name: str, call: Callable[[], Any]) -> tuple[Any, str | None]:
+        """Run one provider call within that provider's concurrency limit; never raises."""
+        provider = providers[provider_name]
+        with gates[provider_name]:
+            try:
+                return call(), None
+            except ProviderError as exc:
+                return None, provider.scrub(exc.message)
+            except Exception as exc:  # a provider bug must not take the other providers down
+                return None, provider.scrub("unexpected %s: %s" % (type(exc).__name__, exc))
+
+    def read(key: tuple[str, str, str]) -> tuple[Any, str | None]:
+        pname, zone, fqdn = key
+        return guarded(pname, lambda: set(providers[pname].read_values(zone, fqdn)))
+
+    def write(batch_key: tuple[str, str]) -> tuple[Any, str | None]:
+        pname, zone = batch_key
+        changes = batches[batch_key]
+        if state == "present":
+            return guarded(pname, lambda: providers[pname].add_values(zone, changes, ttl))
+        return guarded(pname, lambda: providers[pname].remove_values(zone, changes))
+
+    keys = [(pname, zone, fqdn) for (pname, zone), recs in groups.items() for fqdn in recs]
+    results: dict[tuple[str, str, str], dict] = {}
+    batches: dict[tuple[str, str], dict[str, list[str]]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(keys) or 1))) as pool:
+        for key, (before, error) in zip(keys, pool.map(read, keys)):
+            pname, zone, fqdn = key
+            item = results[key] = {
+                "name": fqdn,
+                "provider": pname,
+                "zone": zone,
+                "added": [],
+                "removed": [],
+                "before": None,
+                "after": None,
+                "error": None,
+            }
+            if error is not None:
+                item["error"] = "read failed: %s" % error
+                continue
+            add, remove = plan_changes(state, groups[(pname, zone)][fqdn], before)
+            item["before"] = sorted(before)
+            item["after"] = sorted((before | set(add)) - set(remove))
+            item["added"], item["removed"] = add, remove
+            if add or remove:
+                batches.setdefault((pname, zone), {})[fqdn] = add or remove
+
+        failed: list[dict] = []
+        if batches and not check_mode:
+            batch_keys = list(batches)
+            for batch_key, (_unused, error) in zip(batch_keys, pool.map(write, batch_keys)):
+                if error is None:
+                    continue
+                for fqdn in batches[batch_key]:
+                    item = results[batch_key + (fqdn,)]
+                    item["error"] = "%s failed: %s" % ("add" if state == "present" else "remove", error)
+                    failed.append(item)
+        # A failed batch may have landed in part (several messages, or a
+        # timeout after the server applied it): report what is really there,
+        # so that the clean-up knows which values exist.
+        recheck = [(item["provider"], item["zone"], item["name"]) for item in failed]
+        for item, (now, _error) in zip(failed, pool.map(read, recheck)):
+            if now is None:
+                item["after"] = None
+                item["added"], item["removed"] = [], []
+            else:
+                item["after"] = sorted(now)
+                item["added"] = [value for value in item["added"] if value in now]
+                item["removed"] = [value for value in item["removed"] if value not in now]
+
+    ordered = [results[key] for key in keys]
+    outcome = SyncResult(records=ordered, diff=format_diff(ordered))
+    outcome.changed = any(item["added"] or item["removed"] for item in ordered)
+    outcome.errors = [
+        "provider %r zone %r record %r: %s" % (item["provider"], item["zone"], item["name"], item["error"])
+        for item in ordered
+        if item["error"]
+    ]
+    return outcome

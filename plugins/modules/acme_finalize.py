@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Answer the DNS-01 challenges of ACME orders, finalize them and write the certificates."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: acme_finalize
+short_description: Validate and finalize ACME orders, and write key, certificate and chain files
+version_added: 0.1.0
+description:
+  - Takes the orders returned by M(certfleet.acme.acme_dns01_order), after their TXT records were published and
+    have propagated, and works on all of them concurrently.
+  - For each order it answers every pending dns-01 challenge, polls the authorizations and the order (honouring
+    the CA's C(Retry-After), within O(timeout)), generates a fresh private key of the certificate's key type,
+    finalizes with a CSR for all names, and downloads the certificate chain.
+  - Writes C(<state_dir>/<name>/privkey.pem) (mode 0600), C(cert.pem) (leaf), C(chain.pem) (intermediates),
+    C(fullchain.pem) and C(cert.json). All files are staged completely before any live file is replaced, and
+    C(cert.pem) is replaced last, so an interrupted run leaves the certificate due for renewal instead of a
+    mismatched key and certificate that looks finished.
+  - Deletes C(order.json) after issuance, and also when the order became invalid (the next run then starts a new
+    order). An order that timed out is kept so the next run can resume it.
+  - One certificate's failure does not stop the others. The module fails, naming the failed certificates, and
+    still returns all of them.
+author:
+  - certfleet contributors (@certfleet)
+extends_documentation_fragment:
+  - certfleet.acme.acme
+attributes:
+  check_mode:
+    description: Contacts nobody and writes nothing; reports every order as V(would_finalize).
+    support: full
+  diff_mode:
+    description: Not supported.
+    support: none
+  action_group:
+    description: Use C(group/certfleet.acme.acme) in C(module_defaults) to set the shared ACME options once.
+    support: full
+    membership:
+      - certfleet.acme.acme
+options:
+  orders:
+    description:
+      - The orders to finalize, as returned in RV(certfleet.acme.acme_dns01_order#module:orders).
+      - Each needs V(name), V(names) and V(order_url); V(key_type) defaults to V(ec256) and must be one of V(ec256),
+        V(ec384), V(rsa2048), V(rsa3072), V(rsa4096). Other keys (V(status), V(records), ...) are ignored.
+      - An order without V(order_url) (its ordering failed) is returned as failed.
+    type: list
+    elements: dict
+    required: true
+  timeout:
+    description:
+      - Deadline in seconds per order for validation, finalization and download together.
+    type: int
+    default: 120
+notes:
+  - The private key is never returned or logged; only its path is.
+seealso:
+  - module: certfleet.acme.acme_dns01_order
+  - module: certfleet.acme.dns_wait_propagated
+  - module: certfleet.acme.cert_expiry_facts
+"""
+
+EXAMPLES = r"""
+- name: Finalize the orders whose records have propagated
+  certfleet.acme.acme_finalize:
+    acme_directory: https://acme-v02.api.letsencrypt.org/directory
+    state_dir: /srv/certificates
+    orders: "{{ ordered.orders }}"
+    timeout: 300
+  register: finalized
+
+- name: Set the ACME options once for both ACME modules
+  module_defaults:
+    group/certfleet.acme.acme:
+      acme_directory: https://127.0.0.1:14000/dir
+      acme_ca_bundle: /etc/pebble/ca.pem
+      state_dir: /srv/certificates
+      terms_agreed: true
+  block:
+    - name: Order
+      certfleet.acme.acme_dns01_order:
+        certificates: [{name: www, names: [www.example.test]}]
+      register: ordered
+    - name: Finalize
+      certfleet.acme.acme_finalize:
+        orders: "{{ ordered.orders }}"
+"""
+
+RETURN = r"""
+certificates:
+  description: One entry per order, in the order of O(orders).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The certificate name.
+      type: str
+      returned: always
+      sample: www
+    status:
+      description: V(issued), V(failed), or V(would_finalize) in check mode.
+      type: str
+      returned: always
+      sample: issued
+    serial:
+      description: Serial number of the new certificate in lower-case hexadecimal; V(null) unless issued.
+      type: str
+      returned: always
+      sample: 5f3a9c0e1d2b4a69
+    not_after:
+      description: End of validity of the new certificate, ISO 8601 in UTC; V(null) unless issued.
+      type: str
+      returned: always
+      sample: "2025-06-01T12:00:00Z"
+    names:
+      description: The DNS names of the certificate (as issued, once issued).
+      type: list
+      elements: str
+      returned: always
+      sample: [example.org, "*.example.org"]
+    key_type:
+      description: The key type of the certificate's key.
+      type: str
+      returned: always
+      sample: ec256
+    paths:
+      description: Where the files of this certificate are (written only when issued).
+      type: dict
+      returned: always
+      contains:
+        privkey:
+          description: The private key, mode 0600.
+          type: str
+          returned: always
+          sample: /srv/certificates/www/privkey.pem
+        cert:
+          description: The leaf certificate.
+          type: str
+          returned: always
+          sample: /srv/certificates/www/cert.pem
+        chain:
+          description: The intermediate certificates.
+          type: str
+          returned: always
+          sample: /srv/certificates/www/chain.pem
+        fullchain:
+          description: Leaf followed by the intermediates.
+          type: str
+          returned: always
+          sample: /srv/certificates/www/fullchain.pem
+    error:
+      description:
+        - Why this certificate failed, as an RFC 7807 problem document. For a failed validation it is the problem
+          of the failing authorization with V(type), V(detail) and V(identifier) (several failed authorizations
+          are listed in V(subproblems)). Errors that did not come from the CA have type V(about:blank).
+      type: dict
+      returned: when RV(certificates[].status=failed)
+      sample:
+        type: "urn:ietf:params:acme:error:unauthorized"
+        detail: "Incorrect TXT record found at _acme-challenge.www.example.test"
+        identifier: {type: dns, value: www.example.test}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import AccountError, open_session
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings, acme_argument_spec
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_deps import require_libraries
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_finalize import (
+    FAILED,
+    ISSUED,
+    finalize_all,
+    planned_certificates,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_problems import exception_problem, problem_text
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import SpecError, parse_orders
+
+
+def main():
+    argument_spec = acme_argument_spec()
+    argument_spec["orders"] = {"type": "list", "elements": "dict", "required": True}
+    argument_spec["timeout"] = {"type": "int", "default": 120}
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    require_libraries(module)
+    try:
+        specs = parse_orders(module.params["orders"])
+    except SpecError as exc:
+        module.fail_json(msg=str(exc))
+    settings = AcmeSettings.from_params(module.params)
+
+    if module.check_mode:
+        certificates = planned_certificates(specs, settings.state_dir)
+        module.exit_json(changed=bool(certificates), certificates=certificates)
+    if not specs:
+        module.exit_json(changed=False, certificates=[])
+
+    try:
+        session = open_session(settings)
+    except AccountError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # noqa: BLE001 - network, TLS and CA errors before any order
+        detail = problem_text(exception_problem(exc))
+        module.fail_json(msg="cannot use the ACME account at %s: %s" % (settings.directory_url, detail))
+
+    certificates = finalize_all(session, specs, settings.state_dir, module.params["timeout"])
+    changed = any(cert["status"] == ISSUED for cert in certificates)
+    failed = [cert for cert in certificates if cert["status"] == FAILED]
+    if failed:
+        reasons = "; ".join("%s (%s)" % (cert["name"], problem_text(cert.get("error"))) for cert in failed)
+        module.fail_json(
+            msg="%d of %d certificate(s) were not issued: %s" % (len(failed), len(certificates), reasons),
+            changed=changed,
+            certificates=certificates,
+        )
+    module.exit_json(changed=changed, certificates=certificates)
+
+
+if __name__ == "__main__":
+    main()

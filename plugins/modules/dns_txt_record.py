@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402 - Ansible wants the imports below DOCUMENTATION, EXAMPLES and RETURN
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: dns_txt_record
+short_description: Add or remove single TXT values (ACME DNS-01 challenges) at one or many DNS providers
+version_added: 0.1.0
+description:
+  - Publishes or removes the TXT values of many records in one call, grouped by provider and zone, reading and
+    writing concurrently.
+  - Works on single values, never on whole record sets. O(state=present) adds the given values and keeps every other
+    value at that name (a wildcard and its apex share one C(_acme-challenge) name; a concurrent run may hold values
+    there too). O(state=absent) removes exactly the given values.
+  - Each record name goes to the provider(s) whose C(zones) contain the longest zone matching the name. A
+    zone listed by two providers is dual-hosted and gets the values at both.
+  - Every record is validated and routed before any provider is contacted; a name in no configured zone fails the
+    task without changing anything.
+  - A provider failing does not stop the others; the task then fails, listing every failed provider and record, and
+    still returns what was done at the others.
+  - Secret options of the provider entries (for example C(key_secret)) are masked in all output and logs.
+author:
+  - certfleet.acme contributors (@certfleet)
+requirements:
+  - dnspython >= 2.4 (for providers of type C(rfc2136))
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the current values and reports what would change; writes nothing.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  provider:
+    description:
+      - One DNS provider entry, as in the role variable C(letsencrypt_dns_providers).
+      - Needs C(name), C(type) and C(zones) (list of zone names), plus the options of its type.
+      - 'Type C(rfc2136) options: C(server) (required, address or host name of the primary), C(port) (default V(53)),
+        C(key_name), C(key_secret) (base64 TSIG secret), C(key_algorithm) (default V(hmac-sha256); V(hmac-md5),
+        V(hmac-sha1), V(hmac-sha224), V(hmac-sha384), V(hmac-sha512)), C(timeout) (seconds, default V(10)).'
+      - Mutually exclusive with O(providers); one of them is required.
+    type: dict
+  providers:
+    description:
+      - All DNS provider entries (each as described for O(provider)); records are routed to them by zone.
+      - Mutually exclusive with O(provider); one of them is required.
+    type: list
+    elements: dict
+  records:
+    description:
+      - The TXT records to change. Entries with the same name (also from different certificates) are merged.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - The TXT owner name, for example C(_acme-challenge.www.example.com). A trailing dot is allowed.
+        type: str
+        required: true
+      values:
+        description:
+          - The TXT values to add or remove at O(records[].name), each at most 255 bytes.
+        type: list
+        elements: str
+        required: true
+  state:
+    description:
+      - V(present) adds the values that are missing; V(absent) removes the values that are there.
+    type: str
+    choices: [present, absent]
+    default: present
+  ttl:
+    description:
+      - TTL in seconds of added values. Short, so a removed challenge does not linger in caches.
+    type: int
+    default: 60
+  skip_providers:
+    description:
+      - Names of providers that are never written to, for example the second provider of a dual-hosted zone that is
+        known to be down. Names routed only to skipped providers are left alone.
+    type: list
+    elements: str
+    default: []
+seealso:
+  - module: certfleet.acme.dns_wait_propagated
+  - module: certfleet.acme.acme_dns01_order
+"""
+
+EXAMPLES = r"""
+- name: Publish the challenge values of all orders
+  certfleet.acme.dns_txt_record:
+    providers: "{{ letsencrypt_dns_providers }}"
+    records: "{{ orders | map(attribute='records') | flatten }}"
+    state: present
+  delegate_to: localhost
+  run_once: true
+
+- name: Publish one value through a BIND primary (RFC 2136, TSIG)
+  certfleet.acme.dns_txt_record:
+    provider:
+      name: bind
+      type: rfc2136
+      zones: [example.org]
+      server: 192.0.2.53
+      key_name: acme-key
+      key_secret: "{{ vault_tsig_secret }}"
+      key_algorithm: hmac-sha256
+    records:
+      - name: _acme-challenge.www.example.org
+        values: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
+
+- name: Remove exactly the values this run added, whatever failed before
+  certfleet.acme.dns_txt_record:
+    providers: "{{ letsencrypt_dns_providers }}"
+    records: "{{ orders | map(attribute='records') | flatten }}"
+    state: absent
+"""
+
+RETURN = r"""
+records:
+  description: One entry per record and provider written to (two for a record in a dual-hosted zone).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The record name, normalized (lower case, no trailing dot).
+      type: str
+      sample: _acme-challenge.www.example.org
+    provider:
+      description: The name of the provider entry.
+      type: str
+      sample: bind
+    zone:
+      description: The configured zone the record was routed to.
+      type: str
+      sample: example.org
+    added:
+      description: Values added (in check mode, that would be added).
+      type: list
+      elements: str
+      sample: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
+    removed:
+      description: Values removed (in check mode, that would be removed).
+      type: list
+      elements: str
+      sample: []
+    before:
+      description: All values at the name before the change; null when they could not be read.
+      type: list
+      elements: str
+      sample: []
+    after:
+      description: All values at the name after the change (in check mode, predicted); null when unknown after a failure.
+      type: list
+      elements: str
+      sample: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
+    error:
+      description: Why this provider failed for this record; null on success.
+      type: str
+      sample: null
+"""
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.certfleet.acme.plugins.module_utils.provider_module import (
+    ProviderModule,
+    mask_provider_secrets,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.base import ProviderConfigError
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.rfc2136 import (
+    DNSPYTHON_IMPORT_ERROR,
+    HAS_DNSPYTHON,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import RecordInputError, sync_records
+
+
+def main():
+    module = ProviderModule(
+        argument_spec=dict(
+            provider=dict(type="dict"),
+            providers=dict(type="list", elements="dict"),
+            records=dict(
+                type="list",
+                elements="dict",
+                required=True,
+                options=dict(
+                    name=dict(type="str", required=True),
+                    values=dict(type="list", elements="str", required=True),
+                ),
+            ),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            ttl=dict(type="int", default=60),
+            skip_providers=dict(type="list", elements="str", default=[]),
+        ),
+        mutually_exclusive=[("provider", "providers")],
+        required_one_of=[("provider", "providers")],
+        supports_check_mode=True,
+    )
+    mask_provider_secrets(module)
+    configs = [module.params["provider"]] if module.params["provider"] else module.params["providers"]
+    if not HAS_DNSPYTHON and any(isinstance(c, dict) and c.get("type") == "rfc2136" for c in configs):
+        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
+
+    try:
+        result = sync_records(
+            module.params["records"],
+            configs,
+            state=module.params["state"],
+            ttl=module.params["ttl"],
+            skip=module.params["skip_providers"],
+            check_mode=module.check_mode,
+        )
+    except (RecordInputError, ProviderConfigError) as exc:
+        # Bad records, provider entries or a name in no zone: found before anything was written.
+        module.fail_json(msg=str(exc), changed=False, records=[])
+
+    output = dict(changed=result.changed, records=result.records)
+    if module._diff:
+        output["diff"] = result.diff
+    if result.errors:
+        module.fail_json(
+            msg="%d of %d record(s) failed: %s" % (len(result.errors), len(result.records), "; ".join(result.errors)),
+            **output,
+        )
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()

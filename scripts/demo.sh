@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-demo=.build/demo
-rig_dir=.build/rig-demo
+demo=$PWD/.build/demo
+rig_dir=$PWD/.build/rig-demo
+rm -rf "$demo/certificates"   # every demo issues afresh on a fresh rig
 mkdir -p "$demo"
 
 cleanup() { python tests/rig/rig.py down --dir "$rig_dir" >/dev/null 2>&1 || true; }
@@ -29,9 +30,9 @@ python -c 'import json,sys; sys.path.insert(0, "tests/rig"); import rig; open(sy
 
 echo
 echo "== certificates in $demo/certificates"
-for dir in "$demo"/certificates/*/; do
+for dir in "$demo"/certificates/*; do
   name=$(basename "$dir")
-  [ -f "$dir/cert.pem" ] || continue
+  [ -f "$dir/cert.pem" ] || continue   # skips .acme
   echo "-- $name: $dir"
   openssl x509 -in "$dir/cert.pem" -noout -subject -issuer -serial -enddate -ext subjectAltName | sed 's/^/   /'
   openssl x509 -in "$dir/cert.pem" -noout -text | grep -m1 'Public Key Algorithm' | sed 's/^ */   /'

@@ -404,6 +404,8 @@ def wait_propagated(
                 if server not in check.done
             ]
             for (check, server), answer in zip(pairs, pool.map(ask, pairs)):
+                if check.servers is None:
+                    continue  # moved to a child zone by an earlier answer of this round
                 check.answers[server] = answer
                 if is_satisfied(state, check.values, answer):
                     check.done.add(server)

@@ -44,6 +44,11 @@ KEY_ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-s
 MAX_CHANGES_PER_UPDATE = 500
 
 
+def _tsig_algorithm(name: str):
+    """dnspython's name of a TSIG algorithm; hmac-md5's wire name is not just 'hmac-md5'."""
+    return dns.tsig.HMAC_MD5 if name == "hmac-md5" else dns.name.from_text(name)
+
+
 def txt_rdata(value: str):
     """A TXT rdata holding ``value`` as one character-string (values are at most 255 bytes)."""
     return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [value.encode("utf-8")])
@@ -91,7 +96,7 @@ class Rfc2136Provider(DnsProvider):
                     key_name = dns.name.from_text(self.key_name)
                 except dns.exception.DNSException as exc:
                     raise self.config_error("key_name", "is not a valid DNS name: %s" % exc, self.key_name) from None
-                self._key = dns.tsig.Key(key_name, secret, algorithm)
+                self._key = dns.tsig.Key(key_name, secret, _tsig_algorithm(algorithm))
         self._address: str | None = None
 
     # ----------------------------------------------------------------- network

@@ -130,3 +130,21 @@ def test_timeout_becomes_provider_error(provider, monkeypatch):
 def test_txt_rdata_round_trip_with_quotes():
     rdata = rfc2136.txt_rdata('a "quoted" \\ value')
     assert rfc2136.txt_text(rdata) == 'a "quoted" \\ value'
+
+
+@pytest.mark.parametrize("algorithm", rfc2136.KEY_ALGORITHMS)
+def test_every_documented_algorithm_can_sign(algorithm):
+    provider = build_provider(
+        {
+            "name": "bind",
+            "type": "rfc2136",
+            "zones": ["example.com"],
+            "server": "192.0.2.53",
+            "key_name": "acme-key",
+            "key_secret": SECRET,
+            "key_algorithm": algorithm.upper(),
+        }
+    )
+    query = dns.message.make_query("example.com", "TXT")
+    query.use_tsig(provider._key)
+    assert query.to_wire()

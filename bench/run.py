@@ -37,7 +37,9 @@ def version_of(command: list[str]) -> str:
 def timed_run(info: dict, workdir: Path, label: str, count: int) -> tuple[float, float, int]:
     """Issue ``count`` single-name certificates in one run; then time the idle re-run."""
     state = workdir / ("state-%s" % label)
-    certificates = [{"name": "b%s-%d" % (label, i), "names": ["b%s-%d.example.test" % (label, i)]} for i in range(count)]
+    certificates = [
+        {"name": "b%s-%d" % (label, i), "names": ["b%s-%d.example.test" % (label, i)]} for i in range(count)
+    ]
     variables = role_vars(info, state, certificates)
     started = time.monotonic()
     first = run_renew(variables, workdir)

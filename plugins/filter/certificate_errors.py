@@ -50,6 +50,8 @@ _value:
 from ansible_collections.certfleet.acme.plugins.module_utils.certificate_plan import (
     certificate_errors,
     propagated_orders,
+    published_records,
+    record_errors,
     run_failures,
     with_defaults,
 )
@@ -62,6 +64,8 @@ class FilterModule:
         return {
             "certificate_errors": certificate_errors,
             "propagated_orders": propagated_orders,
+            "published_records": published_records,
+            "record_errors": record_errors,
             "run_failures": run_failures,
             "certificate_defaults": with_defaults,
         }

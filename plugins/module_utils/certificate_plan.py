@@ -116,35 +116,64 @@ def with_defaults(certificates, key_type: str = "ec256") -> list[dict]:
     return result
 
 
-def propagated_orders(orders, wait_result) -> list[dict]:
-    """The orders whose every TXT record was seen on every authoritative server.
+def record_errors(result) -> list[str]:
+    """dns_txt_record's per-provider failures as lines naming provider, record and cause."""
+    return [
+        "provider %r record %r: %s" % (item.get("provider"), item.get("name"), item["error"])
+        for item in (result or {}).get("records", []) or []
+        if item.get("error")
+    ]
 
-    Finalizing an order whose record did not propagate would only turn it
-    invalid at the CA; leaving it pending lets the next run resume it.
-    """
+
+def unpublished_names(published) -> set[str]:
+    """TXT names that at least one provider failed to write, from dns_txt_record's result."""
+    return {normalize(item.get("name", "")) for item in (published or {}).get("records", []) or [] if item.get("error")}
+
+
+def published_records(records, published) -> list[dict]:
+    """The records every provider wrote: the only ones worth waiting for."""
+    failed = unpublished_names(published)
+    return [record for record in records or [] if normalize(record["name"]) not in failed]
+
+
+def _unpropagated_names(wait_result) -> set[str]:
     pending = set()
     for record in (wait_result or {}).get("records", []) or []:
         servers = record.get("servers") or []
         if not servers or not all(server.get("ok") for server in servers):
             pending.add(normalize(record.get("name", "")))
-    ready = []
-    for order in orders or []:
-        if order.get("status") == "failed":
-            continue
-        names = {normalize(record["name"]) for record in order.get("records", [])}
-        if not names & pending:
-            ready.append(order)
-    return ready
+    return pending
 
 
-def run_failures(orders, wait_result, finalized) -> list[dict]:
+def _record_names(order) -> set[str]:
+    return {normalize(record["name"]) for record in order.get("records", [])}
+
+
+def propagated_orders(orders, wait_result, published=None) -> list[dict]:
+    """The orders whose every TXT record was written and seen on every authoritative server.
+
+    Finalizing an order whose record did not propagate would only turn it
+    invalid at the CA; leaving it pending lets the next run resume it.
+    """
+    blocked = _unpropagated_names(wait_result) | unpublished_names(published)
+    return [order for order in orders or [] if order.get("status") != "failed" and not _record_names(order) & blocked]
+
+
+def run_failures(orders, wait_result, finalized, published=None) -> list[dict]:
     """One entry per failed certificate: its name, the stage that failed and why."""
     failures = []
-    ready = {order["name"] for order in propagated_orders(orders, wait_result)}
+    unpublished = unpublished_names(published)
+    unpropagated = _unpropagated_names(wait_result)
+    publish_errors = [item for item in (published or {}).get("records", []) or [] if item.get("error")]
+    publish_lines = record_errors(published)
     for order in orders or []:
+        names = _record_names(order)
         if order.get("status") == "failed":
             failures.append({"name": order["name"], "stage": "order", "error": order.get("error")})
-        elif order["name"] not in ready:
+        elif names & unpublished:
+            errors = [line for item, line in zip(publish_errors, publish_lines) if normalize(item["name"]) in names]
+            failures.append({"name": order["name"], "stage": "publish", "error": "; ".join(errors)})
+        elif names & unpropagated:
             message = (wait_result or {}).get("msg") or "TXT records did not reach every nameserver"
             failures.append({"name": order["name"], "stage": "propagation", "error": message})
     for cert in (finalized or {}).get("certificates", []) or []:

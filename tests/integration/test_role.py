@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -184,4 +185,32 @@ def test_run_interrupted_after_ordering_resumes_the_same_order(rig, tmp_path):
     assert resumed["resumed"] is True
     assert resumed["order_url"] == order_url
     assert json.loads((state / "resumed" / "cert.json").read_text())["order_url"] == order_url
+    assert_no_challenge_values(rig, certificates)
+
+
+def test_failing_provider_costs_only_its_certificates(rig, tmp_path):
+    state = tmp_path / "state"
+    wrong_secret = base64.b64encode(os.urandom(32)).decode()
+    working = dict(rig["provider"], zones=[zone for zone in rig["zones"] if zone != "example3.test"])
+    broken = dict(rig["provider"], name="broken", zones=["example3.test"], key_secret=wrong_secret)
+    certificates = [
+        {"name": "kept", "names": ["kept.example.test"]},
+        {"name": "lost", "names": ["lost.example3.test"]},
+    ]
+    run = run_renew(role_vars(rig, state, certificates, letsencrypt_dns_providers=[working, broken]), tmp_path)
+    assert run.rc != 0
+    assert (state / "kept" / "cert.pem").exists()
+    assert not (state / "lost" / "cert.pem").exists()
+    failed = run.task_results("Fail naming every certificate that was not issued")[0]
+    assert "lost (publish:" in failed["msg"] and "broken" in failed["msg"]
+    assert "kept" not in failed["msg"]
+    text = run.text()
+    assert wrong_secret not in text and rig["tsig"]["key_secret"] not in text
+    assert_no_challenge_values(rig, certificates)
+
+    # Once the provider is fixed, the next run issues what is missing and resumes its pending order.
+    pending = json.loads((state / "lost" / "order.json").read_text())["order_url"]
+    again = run_renew(role_vars(rig, state, certificates), tmp_path)
+    assert again.rc == 0, again.text()[-4000:]
+    assert json.loads((state / "lost" / "cert.json").read_text())["order_url"] == pending
     assert_no_challenge_values(rig, certificates)

@@ -95,3 +95,33 @@ def test_run_failures_name_stage_and_cause():
         {"name": "d", "stage": "order", "error": {"detail": "rateLimited"}},
         {"name": "a", "stage": "finalize", "error": {"type": "unauthorized"}},
     ]
+
+
+PUBLISHED = {
+    "records": [
+        {"name": "_acme-challenge.a.example.test", "provider": "bind", "error": None},
+        {"name": "_acme-challenge.b.example.test", "provider": "bind", "error": None},
+        {"name": "_acme-challenge.b.example.test", "provider": "cloud", "error": "cloud: REFUSED"},
+    ]
+}
+
+
+def test_published_records_drop_what_a_provider_failed_to_write():
+    records = [order["records"][0] for order in ORDERS[:2]]
+    assert plan.published_records(records, PUBLISHED) == [records[0]]
+
+
+def test_unpublished_order_is_neither_finalized_nor_silent():
+    wait = {"records": [{"name": "_acme-challenge.a.example.test", "servers": [{"ok": True}]}]}
+    assert [order["name"] for order in plan.propagated_orders(ORDERS, wait, PUBLISHED)] == ["a", "c"]
+    failures = plan.run_failures(ORDERS, wait, {}, PUBLISHED)
+    assert failures[0] == {
+        "name": "b",
+        "stage": "publish",
+        "error": "provider 'cloud' record '_acme-challenge.b.example.test': cloud: REFUSED",
+    }
+
+
+def test_record_errors_name_provider_and_record():
+    assert plan.record_errors(PUBLISHED) == ["provider 'cloud' record '_acme-challenge.b.example.test': cloud: REFUSED"]
+    assert plan.record_errors({}) == []

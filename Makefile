@@ -31,8 +31,9 @@ deps:
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -r requirements-dev.txt
+	@# This machine's pip configuration names mirrors that may be absent; their warnings are noise.
+	set -o pipefail; $(VENV)/bin/python -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	set -o pipefail; $(VENV)/bin/python -m pip install -q -r requirements-dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	@touch $@
 
 venv: $(VENV)/.installed

@@ -95,6 +95,21 @@ def _check_profile(index: int, item: dict) -> str | None:
     return profile
 
 
+def certificate_problems(index: int, item: dict) -> list[str]:
+    """Every field of one certificate entry that is wrong, one message per field.
+
+    The role reports all of them at once before anything runs; the modules
+    stop at the first (:func:`parse_certificates`).
+    """
+    problems = []
+    for check in (_check_name, _check_names, _check_key_type, _check_profile):
+        try:
+            check(index, item)
+        except SpecError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def parse_certificates(items) -> list[CertSpec]:
     """The ``certificates`` option of ``acme_dns01_order`` as specs; raises SpecError on the first problem."""
     if not isinstance(items, list):

@@ -10,18 +10,13 @@ live here and reach the role as filters.
 
 from __future__ import annotations
 
-import re
-
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import certificate_problems
 from ansible_collections.certfleet.acme.plugins.module_utils.names import (
     challenge_name,
     longest_zone,
     name_error,
     normalize,
 )
-
-KEY_TYPES = ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096")
-
-_CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def provider_errors(providers) -> list[str]:
@@ -60,11 +55,14 @@ def provider_errors(providers) -> list[str]:
 
 
 def certificate_errors(certificates, providers, default_key_type: str = "ec256") -> list[str]:
-    """Every problem with the certificate list, each naming the certificate, field and value."""
+    """Every problem with the certificate list, each naming the certificate, field and value.
+
+    Field checks are the ACME modules' own (acme_specs), so the role refuses
+    exactly what the modules would; on top come what only the role can see:
+    certificate names used twice and names that lie in no provider's zone.
+    """
     errors = provider_errors(providers)
-    zones = []
-    if not errors:
-        zones = [zone for provider in providers for zone in provider["zones"]]
+    zones = [zone for provider in providers for zone in provider["zones"]] if not errors else []
     if not isinstance(certificates, list):
         return errors + ["letsencrypt_dns_certificates must be a list, got %s" % type(certificates).__name__]
     seen = set()
@@ -72,37 +70,24 @@ def certificate_errors(certificates, providers, default_key_type: str = "ec256")
         if not isinstance(cert, dict):
             errors.append("letsencrypt_dns_certificates[%d] must be a mapping" % index)
             continue
+        cert = dict(cert, key_type=cert.get("key_type") or default_key_type)
+        errors.extend(certificate_problems(index, cert))
         label = cert.get("name")
-        if not isinstance(label, str) or not _CERT_NAME.match(label):
-            errors.append(
-                "letsencrypt_dns_certificates[%d]: field 'name' %r must be letters, digits, '.', '_' or '-'"
-                % (index, label)
-            )
-            label = "#%d" % index
-        elif label in seen:
-            errors.append("certificate %r: field 'name' is used twice" % label)
+        if label in seen:
+            errors.append("certificate %r: field 'name' value %r is used by two certificates" % (label, label))
         seen.add(label)
-        key_type = cert.get("key_type") or default_key_type
-        if key_type not in KEY_TYPES:
-            errors.append(
-                "certificate %r: field 'key_type' %r is not one of %s" % (label, key_type, ", ".join(KEY_TYPES))
-            )
-        names = cert.get("names")
-        if not isinstance(names, list) or not names:
-            errors.append("certificate %r: field 'names' must be a non-empty list, got %r" % (label, names))
-            continue
+        names = cert.get("names") if isinstance(cert.get("names"), list) else []
         for name in names:
-            if not isinstance(name, str):
-                errors.append("certificate %r: name %r is not a string" % (label, name))
-                continue
-            problem = name_error(name)
-            if problem:
-                errors.append("certificate %r: name %r %s" % (label, name, problem))
-            elif zones and longest_zone(challenge_name(name), zones) is None:
-                errors.append("certificate %r: name %r lies in no zone of letsencrypt_dns_providers" % (label, name))
-        normalized = [normalize(name) for name in names if isinstance(name, str)]
-        if len(set(normalized)) != len(normalized):
-            errors.append("certificate %r: field 'names' lists a name twice" % label)
+            if (
+                zones
+                and isinstance(name, str)
+                and not name_error(name)
+                and not longest_zone(challenge_name(name), zones)
+            ):
+                errors.append(
+                    "certificate %r: field 'names' value %r lies in no zone of letsencrypt_dns_providers"
+                    % (label, name)
+                )
     return errors
 
 

@@ -20,7 +20,9 @@ def test_good_input_has_no_errors():
 
 def test_name_in_no_zone_names_certificate_and_name():
     errors = plan.certificate_errors([{"name": "x", "names": ["www.other.test"]}], PROVIDERS)
-    assert errors == ["certificate 'x': name 'www.other.test' lies in no zone of letsencrypt_dns_providers"]
+    assert errors == [
+        "certificate 'x': field 'names' value 'www.other.test' lies in no zone of letsencrypt_dns_providers"
+    ]
 
 
 def test_subzone_of_unlisted_parent_is_not_covered():
@@ -28,12 +30,16 @@ def test_subzone_of_unlisted_parent_is_not_covered():
     assert "'www.sub.example2.test' lies in no zone" in errors[0]
 
 
-def test_malformed_and_wildcard_errors_are_each_reported():
-    certs = [{"name": "bad", "names": ["www.*.example.test", "-x.example.test"]}]
+def test_every_bad_certificate_is_reported_at_once():
+    certs = [
+        {"name": "wild", "names": ["www.*.example.test"]},
+        {"name": "label", "names": ["-x.example.test"]},
+        {"name": "fine", "names": ["fine.example.test"]},
+    ]
     errors = plan.certificate_errors(certs, PROVIDERS)
     assert len(errors) == 2
-    assert "certificate 'bad': name 'www.*.example.test' has a wildcard" in errors[0]
-    assert "certificate 'bad': name '-x.example.test' has an invalid label" in errors[1]
+    assert "certificate 'wild': field 'names' value 'www.*.example.test' has a wildcard" in errors[0]
+    assert "certificate 'label': field 'names' value '-x.example.test' has an invalid label" in errors[1]
 
 
 def test_duplicates_and_key_type():
@@ -42,9 +48,9 @@ def test_duplicates_and_key_type():
         {"name": "a", "names": ["www.example.test"]},
     ]
     errors = plan.certificate_errors(certs, PROVIDERS)
-    assert any("'key_type' 'dsa'" in error for error in errors)
-    assert any("lists a name twice" in error for error in errors)
-    assert any("certificate 'a': field 'name' is used twice" in error for error in errors)
+    assert any("field 'key_type' value 'dsa'" in error for error in errors)
+    assert any("is listed twice" in error for error in errors)
+    assert any("certificate 'a': field 'name' value 'a' is used by two certificates" in error for error in errors)
 
 
 def test_provider_errors_never_echo_secrets():
@@ -56,7 +62,7 @@ def test_provider_errors_never_echo_secrets():
 
 def test_unsafe_certificate_name_is_refused():
     errors = plan.certificate_errors([{"name": "../etc", "names": ["www.example.test"]}], PROVIDERS)
-    assert "field 'name' '../etc'" in errors[0]
+    assert "field 'name' value '../etc'" in errors[0]
 
 
 def test_with_defaults_fills_key_type_and_drops_nulls():

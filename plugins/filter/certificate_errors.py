@@ -29,6 +29,13 @@ options:
     description: Key type of certificates that do not set C(key_type).
     type: str
     default: ec256
+  check_zones:
+    description:
+      - Whether a name whose C(_acme-challenge) name lies in no provider zone is a problem.
+      - The role turns this off when it follows CNAMEs, because the zone is then known only after DNS lookups;
+        M(certfleet.acme.acme_dns01_order) checks it instead, also before any order.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""

@@ -54,15 +54,17 @@ def provider_errors(providers) -> list[str]:
     return errors
 
 
-def certificate_errors(certificates, providers, default_key_type: str = "ec256") -> list[str]:
+def certificate_errors(certificates, providers, default_key_type: str = "ec256", check_zones: bool = True) -> list[str]:
     """Every problem with the certificate list, each naming the certificate, field and value.
 
     Field checks are the ACME modules' own (acme_specs), so the role refuses
     exactly what the modules would; on top come what only the role can see:
     certificate names used twice and names that lie in no provider's zone.
+    With CNAME following the zone is only known after DNS lookups, so
+    ``check_zones=False`` leaves that check to acme_dns01_order.
     """
     errors = provider_errors(providers)
-    zones = [zone for provider in providers for zone in provider["zones"]] if not errors else []
+    zones = [zone for provider in providers for zone in provider["zones"]] if check_zones and not errors else []
     if not isinstance(certificates, list):
         return errors + ["letsencrypt_dns_certificates must be a list, got %s" % type(certificates).__name__]
     seen = set()

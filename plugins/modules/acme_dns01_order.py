@@ -70,8 +70,30 @@ options:
         description:
           - ACME certificate profile to request (draft-aaron-acme-profiles), for CAs that offer profiles.
         type: str
+  resolvers:
+    description:
+      - Resolver addresses used to follow CNAMEs at C(_acme-challenge) names. Empty means the system resolver.
+    type: list
+    elements: str
+    default: []
+  follow_cnames:
+    description:
+      - Follow a CNAME (or a chain of them) at C(_acme-challenge.<name>) and return the record at the end of the
+        chain, where the CA will look for it and where the value must be written.
+      - A CNAME loop, a chain longer than 8 hops or a failed lookup fails the module before any order is created,
+        naming the certificate and the name.
+    type: bool
+    default: true
+  zones:
+    description:
+      - The zones the DNS providers can write to (all C(zones) of C(letsencrypt_dns_providers)).
+      - When given, every record name (after following CNAMEs) must lie in one of them; otherwise the module fails
+        before any order is created, naming the certificate and the name. Empty means no check.
+    type: list
+    elements: str
+    default: []
 notes:
-  - Following a CNAME that delegates C(_acme-challenge) to another zone is not done here.
+  - CNAME lookups also run in check mode, so a check run finds delegation problems.
 seealso:
   - module: certfleet.acme.acme_finalize
   - module: certfleet.acme.dns_txt_record
@@ -146,7 +168,9 @@ orders:
       returned: always
       sample: false
     records:
-      description: The TXT records this order needs, one per owner name with all its values.
+      description:
+        - The TXT records this order needs, one per owner name with all its values.
+        - A CNAME-delegated C(_acme-challenge) name is replaced by the end of its CNAME chain.
       type: list
       elements: dict
       returned: always
@@ -170,6 +194,12 @@ orders:
       type: dict
       returned: when RV(orders[].status=failed)
       sample: {type: "urn:ietf:params:acme:error:rejectedIdentifier", detail: "name is blocked"}
+delegations:
+  description:
+    - The C(_acme-challenge) names that are CNAME-delegated, each mapped to the name its TXT record is written at.
+  returned: always
+  type: dict
+  sample: {_acme-challenge.www.example.org: www.validation.example.net}
 records:
   description: All records of all orders merged by owner name, ready for M(certfleet.acme.dns_txt_record).
   returned: always
@@ -189,7 +219,7 @@ records:
       sample: [Y2hhbGxlbmdlLXZhbHVlLW9uZQ]
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import (
     AccountError,
@@ -198,6 +228,13 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_challenges import merge_records
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings, acme_argument_spec
+from ansible_collections.certfleet.acme.plugins.module_utils.cname_delegation import (
+    DNSPYTHON_IMPORT_ERROR,
+    HAS_DNSPYTHON,
+    DelegationError,
+    delegate_records,
+    plan_delegation,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_deps import require_libraries
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import (
     FAILED,
@@ -221,8 +258,13 @@ def main():
             "profile": {"type": "str"},
         },
     }
+    argument_spec["resolvers"] = {"type": "list", "elements": "str", "default": []}
+    argument_spec["follow_cnames"] = {"type": "bool", "default": True}
+    argument_spec["zones"] = {"type": "list", "elements": "str", "default": []}
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     require_libraries(module)
+    if module.params["follow_cnames"] and not HAS_DNSPYTHON:
+        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
     try:
         specs = parse_certificates(module.params["certificates"])
     except SpecError as exc:
@@ -230,14 +272,21 @@ def main():
     settings = AcmeSettings.from_params(module.params)
 
     if not specs:
-        module.exit_json(changed=False, orders=[], records=[])
+        module.exit_json(changed=False, orders=[], records=[], delegations={})
+    try:
+        targets = plan_delegation(
+            specs, module.params["resolvers"], module.params["zones"], module.params["follow_cnames"]
+        )
+    except DelegationError as exc:
+        module.fail_json(msg=str(exc))
+    delegations = {name: target for name, target in targets.items() if name != target}
     if module.check_mode:
         try:
             check_can_start(settings)
         except AccountError as exc:
             module.fail_json(msg=str(exc))
         orders = planned_orders(specs, settings.state_dir, settings.directory_url)
-        module.exit_json(changed=True, orders=orders, records=[])
+        module.exit_json(changed=True, orders=orders, records=[], delegations=delegations)
 
     try:
         session = open_session(settings)
@@ -248,6 +297,8 @@ def main():
         module.fail_json(msg="cannot use the ACME account at %s: %s" % (settings.directory_url, detail))
 
     orders = order_all(session, specs, settings.state_dir)
+    for order in orders:
+        order["records"] = delegate_records(order["records"], targets)
     records = merge_records(order["records"] for order in orders)
     changed = any(order["order_url"] for order in orders)
     failed = [order for order in orders if order["status"] == FAILED]
@@ -258,8 +309,9 @@ def main():
             changed=changed,
             orders=orders,
             records=records,
+            delegations=delegations,
         )
-    module.exit_json(changed=changed, orders=orders, records=records)
+    module.exit_json(changed=changed, orders=orders, records=records, delegations=delegations)
 
 
 if __name__ == "__main__":

@@ -344,7 +344,10 @@ def test_modules_through_ansible_playbook(rig, tmp_path, pebble_root):
         "name": "expiry",
         "certfleet.acme.cert_expiry_facts": {"state_dir": str(state_dir), "certificates": certificates},
     }
-    order_task = {"name": "order", "certfleet.acme.acme_dns01_order": {"certificates": certificates}}
+    order_task = {
+        "name": "order",
+        "certfleet.acme.acme_dns01_order": {"certificates": certificates, "resolvers": [rig["resolver"]]},
+    }
 
     # Check mode: everything is due, orders are only planned, nothing is written.
     checked = run_playbook(
@@ -392,6 +395,7 @@ def test_module_failures_are_clear_and_early(rig, tmp_path):
             "certfleet.acme.acme_dns01_order": {
                 "acme_directory": DEAD_DIRECTORY,
                 "state_dir": str(state_dir),
+                "resolvers": [rig["resolver"]],
                 "certificates": [{"name": "www", "names": ["www.example.test"]}],
             },
         },
@@ -401,6 +405,7 @@ def test_module_failures_are_clear_and_early(rig, tmp_path):
             "certfleet.acme.acme_dns01_order": {
                 "acme_directory": DEAD_DIRECTORY,
                 "state_dir": str(state_dir),
+                "resolvers": [rig["resolver"]],
                 "terms_agreed": True,
                 "certificates": [
                     {"name": "www", "names": ["www.example.test"]},

@@ -174,6 +174,7 @@ def test_run_interrupted_after_ordering_resumes_the_same_order(rig, tmp_path):
             "state_dir": str(state),
             "terms_agreed": True,
             "certificates": certificates,
+            "resolvers": [rig["resolver"]],
         },
     )
     order_url = ordered["orders"][0]["order_url"]

@@ -38,8 +38,13 @@ def challenge_names(certificates) -> set[str]:
 
 
 def assert_no_challenge_values(rig, certificates, lag: float = 30.0):
+    """Nothing at any _acme-challenge name of ``certificates`` (see :func:`assert_names_empty`)."""
+    assert_names_empty(rig, challenge_names(certificates), lag)
+
+
+def assert_names_empty(rig, names, lag: float = 30.0):
     """Nothing on the primary now; nothing on the secondaries once their NOTIFY lag has passed."""
-    names = challenge_names(certificates)
+    names = set(names)
     for name in names:
         assert txt_values(rig["primary"], name) == set(), "the primary still has TXT values at %s" % name
     deadline = time.monotonic() + lag

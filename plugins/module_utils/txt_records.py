@@ -46,6 +46,7 @@ class SyncResult:
     records: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     diff: dict = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
 
 
 def merge_records(records: Any) -> dict[str, list[str]]:
@@ -89,12 +90,16 @@ def merge_records(records: Any) -> dict[str, list[str]]:
     return merged
 
 
-def plan_changes(state: str, wanted: list[str], before: set[str]) -> tuple[list[str], list[str]]:
+def plan_changes(state: str, wanted: list[str], before: set[str] | None) -> tuple[list[str], list[str]]:
     """The values to add and to remove at one name so that ``state`` holds for ``wanted``.
 
     Only the given values are considered: others at the name belong to other
-    certificates or runs and are left alone.
+    certificates or runs and are left alone. ``before`` is None when the
+    provider cannot read (``CAN_READ`` false): then every given value is
+    added, or removed.
     """
+    if before is None:
+        return (list(wanted), []) if state == "present" else ([], list(wanted))
     if state == "present":
         return [value for value in wanted if value not in before], []
     return [], [value for value in wanted if value in before]
@@ -134,8 +139,11 @@ def format_diff(results: list[dict]) -> dict:
     before: list[str] = []
     after: list[str] = []
     for item in results:
-        before.extend(_lines(item["provider"], item["name"], item["before"]))
-        after.extend(_lines(item["provider"], item["name"], item["after"]))
+        # A provider that cannot read knows only the values it changes.
+        old = item["before"] if item["before"] is not None else item["removed"]
+        new = item["after"] if item["after"] is not None else item["added"]
+        before.extend(_lines(item["provider"], item["name"], old))
+        after.extend(_lines(item["provider"], item["name"], new))
     return {
         "before": "\n".join(sorted(before)) + ("\n" if before else ""),
         "after": "\n".join(sorted(after)) + ("\n" if after else ""),
@@ -186,6 +194,8 @@ def sync_records(
 
     def read(key: tuple[str, str, str]) -> tuple[Any, str | None]:
         pname, zone, fqdn = key
+        if not providers[pname].CAN_READ:
+            return None, None
         return guarded(pname, lambda: set(providers[pname].read_values(zone, fqdn)))
 
     def write(batch_key: tuple[str, str]) -> tuple[Any, str | None]:
@@ -215,8 +225,9 @@ def sync_records(
                 item["error"] = "read failed: %s" % error
                 continue
             add, remove = plan_changes(state, groups[(pname, zone)][fqdn], before)
-            item["before"] = sorted(before)
-            item["after"] = sorted((before | set(add)) - set(remove))
+            if before is not None:
+                item["before"] = sorted(before)
+                item["after"] = sorted((before | set(add)) - set(remove))
             item["added"], item["removed"] = add, remove
             if add or remove:
                 batches.setdefault((pname, zone), {})[fqdn] = add or remove
@@ -246,6 +257,8 @@ def sync_records(
 
     ordered = [results[key] for key in keys]
     outcome = SyncResult(records=ordered, diff=format_diff(ordered))
+    for provider in providers.values():
+        outcome.notices.extend(provider.notices())
     outcome.changed = any(item["added"] or item["removed"] for item in ordered)
     outcome.errors = [
         "provider %r zone %r record %r: %s" % (item["provider"], item["zone"], item["name"], item["error"])

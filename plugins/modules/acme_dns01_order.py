@@ -228,13 +228,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_challenges import merge_records
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings, acme_argument_spec
-from ansible_collections.certfleet.acme.plugins.module_utils.cname_delegation import (
-    DNSPYTHON_IMPORT_ERROR,
-    HAS_DNSPYTHON,
-    DelegationError,
-    delegate_records,
-    plan_delegation,
-)
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_deps import require_libraries
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import (
     FAILED,
@@ -243,6 +236,13 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import 
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_problems import exception_problem, problem_text
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import SpecError, parse_certificates
+from ansible_collections.certfleet.acme.plugins.module_utils.cname_delegation import (
+    DNSPYTHON_IMPORT_ERROR,
+    HAS_DNSPYTHON,
+    DelegationError,
+    delegate_records,
+    plan_delegation,
+)
 
 
 def main():

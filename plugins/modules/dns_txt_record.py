@@ -26,6 +26,8 @@ author:
   - certfleet.acme contributors (@certfleet)
 requirements:
   - dnspython >= 2.4 (for providers of type C(rfc2136))
+  - boto3 (for providers of type C(route53))
+  - requests (for providers of type C(powerdns), C(rackspace) and C(cloudflare))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -44,6 +46,29 @@ options:
       - 'Type C(rfc2136) options: C(server) (required, address or host name of the primary), C(port) (default V(53)),
         C(key_name), C(key_secret) (base64 TSIG secret), C(key_algorithm) (default V(hmac-sha256); V(hmac-md5),
         V(hmac-sha1), V(hmac-sha224), V(hmac-sha384), V(hmac-sha512)), C(timeout) (seconds, default V(10)).'
+      - 'Type C(route53) options: C(aws_access_key_id), C(aws_secret_access_key), C(aws_session_token) (all three
+        secret; without them the usual boto3 credential chain is used), C(aws_profile), C(region) (default
+        V(us-east-1)), C(endpoint_url) (an AWS-compatible endpoint), C(hosted_zone_id) (dictionary of zone name to
+        hosted zone id, to skip the lookup by name), C(private_zone) (default V(false): only public hosted zones are
+        used), C(wait_insync) (default V(true): wait until Route 53 reports each change INSYNC), C(wait_timeout)
+        (seconds, default V(300)).'
+      - 'Type C(hook) options: C(hook) (required, path of a dehydrated-style hook, called as
+        C(HOOK deploy_challenge DOMAIN TOKEN_FILENAME TOKEN_VALUE) and C(HOOK clean_challenge ...)), C(chain)
+        (default V(false); V(true) passes many records in one call, like dehydrated''s C(HOOK_CHAIN=yes)),
+        C(environment) (variables for the hook; every value is treated as a secret), C(timeout) (seconds per call,
+        default V(300)). The hook cannot read, so O(state=present) deploys and O(state=absent) cleans every given
+        value.'
+      - 'Type C(powerdns) options: C(api_url) (required, for example V(http://192.0.2.53:8081)), C(api_key) (required,
+        secret), C(server_id) (default V(localhost)), C(timeout) (seconds, default V(30)), C(validate_certs) (default
+        V(true)). Each zone is changed with one PATCH carrying the merged value set of every changed name.'
+      - 'Type C(rackspace) options: C(username) (required), C(api_key) (required, secret), C(identity_url) (default
+        V(https://identity.api.rackspacecloud.com/v2.0/tokens)), C(region), C(dns_url), C(timeout) (seconds, default
+        V(30)), C(job_timeout) (seconds, default V(120)). TTLs below 300 are raised to 300.'
+      - 'Type C(cloudflare) options: C(api_token) (required, secret; needs Zone:Read and DNS:Edit), C(api_url)
+        (default V(https://api.cloudflare.com/client/v4)), C(timeout) (seconds, default V(30)). TTL V(1) means
+        automatic; other TTLs are moved into 60..86400.'
+      - 'Type C(manual) options: C(path) (optional file where the records are written as JSON). Nothing is written to
+        DNS; the records to create or delete are shown as warnings and returned in RV(notices).'
       - Mutually exclusive with O(providers); one of them is required.
     type: dict
   providers:
@@ -116,6 +141,31 @@ EXAMPLES = r"""
       - name: _acme-challenge.www.example.org
         values: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
 
+- name: Publish through an existing dehydrated hook script
+  certfleet.acme.dns_txt_record:
+    provider:
+      name: rackspace-hook
+      type: hook
+      zones: [example.net]
+      hook: /etc/dehydrated/hooks/rackspace.py
+      environment:
+        RAX_USERNAME: ops
+        RAX_API_KEY: "{{ vault_rackspace_api_key }}"
+    records:
+      - name: _acme-challenge.example.net
+        values: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
+
+- name: Ask a person to create the records (shown as warnings, also written to a JSON file)
+  certfleet.acme.dns_txt_record:
+    provider:
+      name: ops
+      type: manual
+      zones: [intranet.example]
+      path: /var/lib/certfleet/manual-records.json
+    records:
+      - name: _acme-challenge.wiki.intranet.example
+        values: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
+
 - name: Remove exactly the values this run added, whatever failed before
   certfleet.acme.dns_txt_record:
     providers: "{{ letsencrypt_dns_providers }}"
@@ -153,12 +203,16 @@ records:
       elements: str
       sample: []
     before:
-      description: All values at the name before the change; null when they could not be read.
+      description:
+        - All values at the name before the change; null when they could not be read, and always null for providers
+          that cannot read (types C(hook) and C(manual)).
       type: list
       elements: str
       sample: []
     after:
-      description: All values at the name after the change (in check mode, predicted); null when unknown after a failure.
+      description:
+        - All values at the name after the change (in check mode, predicted); null when unknown after a failure, and
+          always null for providers that cannot read (types C(hook) and C(manual)).
       type: list
       elements: str
       sample: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
@@ -166,6 +220,14 @@ records:
       description: Why this provider failed for this record; null on success.
       type: str
       sample: null
+notices:
+  description:
+    - Lines for the person running the play, also shown as warnings, for example the records a provider of type
+      C(manual) asks to create or delete by hand. Empty for most providers.
+  returned: always
+  type: list
+  elements: str
+  sample: ['provider ''ops'': create in zone example.org: _acme-challenge.www.example.org. 60 IN TXT "LoqXcYV8q5ON"']
 """
 
 from ansible.module_utils.basic import missing_required_lib
@@ -178,6 +240,10 @@ from ansible_collections.certfleet.acme.plugins.module_utils.providers.base impo
 from ansible_collections.certfleet.acme.plugins.module_utils.providers.rfc2136 import (
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.route53 import (
+    BOTO3_IMPORT_ERROR,
+    HAS_BOTO3,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import RecordInputError, sync_records
 
@@ -208,6 +274,8 @@ def main():
     configs = [module.params["provider"]] if module.params["provider"] else module.params["providers"]
     if not HAS_DNSPYTHON and any(isinstance(c, dict) and c.get("type") == "rfc2136" for c in configs):
         module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
+    if not HAS_BOTO3 and any(isinstance(c, dict) and c.get("type") == "route53" for c in configs):
+        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
 
     try:
         result = sync_records(
@@ -220,9 +288,11 @@ def main():
         )
     except (RecordInputError, ProviderConfigError) as exc:
         # Bad records, provider entries or a name in no zone: found before anything was written.
-        module.fail_json(msg=str(exc), changed=False, records=[])
+        module.fail_json(msg=str(exc), changed=False, records=[], notices=[])
 
-    output = dict(changed=result.changed, records=result.records)
+    for line in result.notices:
+        module.warn(line)
+    output = dict(changed=result.changed, records=result.records, notices=result.notices)
     if module._diff:
         output["diff"] = result.diff
     if result.errors:

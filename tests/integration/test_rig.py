@@ -98,11 +98,31 @@ def test_info_keys(rig):
         "notify_delay",
         "tsig",
         "provider",
+        "powerdns",
+        "powerdns_provider",
     }
-    assert rig["zones"] == ["example.test", "example2.test", "deep.sub.example2.test", "example3.test"]
+    assert rig["zones"] == [
+        "example.test",
+        "example2.test",
+        "deep.sub.example2.test",
+        "example3.test",
+        "validation.test",
+        "dual.test",
+    ]
     assert rig["provider"]["type"] == "rfc2136"
     assert rig["provider"]["server"] == rig["primary"]
     assert rig["provider"]["key_secret"] == rig["tsig"]["key_secret"]
+    assert rig["provider"]["zones"] == rig["zones"]
+    pdns = rig["powerdns"]
+    assert pdns["api_url"] == "http://%s:8081" % pdns["address"] and pdns["server_id"] == "localhost"
+    assert rig["powerdns_provider"] == {
+        "name": "rig-pdns",
+        "type": "powerdns",
+        "zones": ["pdns.test", "dual.test"],
+        "api_url": pdns["api_url"],
+        "api_key": pdns["api_key"],
+        "server_id": "localhost",
+    }
     assert json.loads((Path(rig["dir"]) / "rig.json").read_text()) == rig
 
 
@@ -121,18 +141,67 @@ def test_pebble_root_is_a_ca_certificate(rig, rig_module):
     assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
 
+def _ns_addresses(rig: dict, server: str, zone: str) -> set[str]:
+    """The addresses of the NS set that ``server`` publishes for ``zone``, resolved through the resolver."""
+    ns_names = {rdata.target.to_text() for rdata in _query(server, zone, "NS").answer[0]}
+    addresses = set()
+    for ns_name in ns_names:
+        answer = _query(rig["resolver"], ns_name, "A", recursion=True).answer
+        addresses.update(rdata.address for rrset in answer for rdata in rrset)
+    return addresses
+
+
 def test_secondaries_are_the_published_ns_set(rig):
     for zone in rig["zones"]:
         for server in rig["secondaries"]:
             soa = _query(server, zone, "SOA")
             assert soa.rcode() == dns.rcode.NOERROR and soa.flags & dns.flags.AA, (zone, server)
-        ns_names = {rdata.target.to_text() for rdata in _query(rig["secondaries"][0], zone, "NS").answer[0]}
-        addresses = set()
-        for ns_name in ns_names:
-            answer = _query(rig["resolver"], ns_name, "A", recursion=True).answer
-            addresses.update(rdata.address for rrset in answer for rdata in rrset)
-        assert addresses == set(rig["secondaries"]), zone
+        addresses = _ns_addresses(rig, rig["secondaries"][0], zone)
+        # The dual-hosted zone also names PowerDNS, which serves its own copy.
+        extra = {rig["powerdns"]["address"]} if zone == "dual.test" else set()
+        assert addresses == set(rig["secondaries"]) | extra, zone
         assert rig["primary"] not in addresses
+
+
+def test_powerdns_serves_its_zones_and_the_dual_hosted_copy(rig):
+    pdns = rig["powerdns"]["address"]
+    # pdns.test: only PowerDNS, reached by the resolver.
+    assert _ns_addresses(rig, pdns, "pdns.test") == {pdns}
+    for server in rig["secondaries"] + [rig["primary"]]:
+        answer = _query(server, "pdns.test", "SOA")
+        assert not (answer.rcode() == dns.rcode.NOERROR and answer.flags & dns.flags.AA), server
+    # dual.test: the same NS set in both copies, but PowerDNS's copy is its own (not a transfer).
+    assert _ns_addresses(rig, pdns, "dual.test") == _ns_addresses(rig, rig["secondaries"][0], "dual.test")
+    pdns_soa = _query(pdns, "dual.test", "SOA")
+    bind_soa = _query(rig["secondaries"][0], "dual.test", "SOA")
+    assert pdns_soa.flags & dns.flags.AA and bind_soa.flags & dns.flags.AA
+    assert pdns_soa.answer[0][0].mname != bind_soa.answer[0][0].mname
+    # The API answers with the key and only with it.
+    session = requests.Session()
+    session.trust_env = False
+    url = rig["powerdns"]["api_url"] + "/api/v1/servers/localhost/zones"
+    zones = session.get(url, headers={"X-API-Key": rig["powerdns"]["api_key"]}, timeout=10)
+    assert zones.status_code == 200
+    assert {zone["name"] for zone in zones.json()} == {"pdns.test.", "dual.test."}
+    assert session.get(url, headers={"X-API-Key": "wrong"}, timeout=10).status_code == 401
+
+
+def test_cname_fixtures_are_served(rig):
+    def cnames(name: str) -> list[str]:
+        answer = _query(rig["resolver"], name, "TXT", recursion=True)
+        return [
+            rdata.target.to_text() for rrset in answer.answer if rrset.rdtype == dns.rdatatype.CNAME for rdata in rrset
+        ]
+
+    assert cnames("_acme-challenge.delegated.example.test") == ["delegated.validation.test."]
+    assert cnames("_acme-challenge.chained.example.test") == ["hop.example2.test.", "chained.validation.test."]
+    assert cnames("_acme-challenge.dangling.example.test") == ["target.unmanaged.invalid."]
+    loop = _query(rig["secondaries"][0], "_acme-challenge.loop.example.test", "TXT")
+    assert loop.answer and loop.answer[0].rdtype == dns.rdatatype.CNAME
+    back = _query(rig["secondaries"][0], "loop-b.example.test", "TXT")
+    assert back.answer[0][0].target.to_text() == "_acme-challenge.loop.example.test."
+    soa = _query(rig["secondaries"][1], "validation.test", "SOA")
+    assert soa.rcode() == dns.rcode.NOERROR and soa.flags & dns.flags.AA
 
 
 def test_child_zone_is_delegated_with_glue(rig):
@@ -209,7 +278,7 @@ def test_down_stops_every_process_it_started(rig, rig_module):
         with pytest.raises(rig_module.RigError):
             rig_module.up(state, notify_delay=3, net=net)  # running with other settings
         pids = json.loads((state / "pids.json").read_text())
-        assert set(pids) == {"relay", "primary", "ns1", "ns2", "resolver", "pebble"}
+        assert set(pids) == {"relay", "primary", "pdns", "ns1", "ns2", "resolver", "pebble"}
         assert all(Path(f"/proc/{entry['pid']}").exists() for entry in pids.values())
     finally:
         rig_module.down(state)

@@ -1,6 +1,6 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The local test rig: Pebble and BIND9 on loopback addresses.
+"""The local test rig: Pebble, BIND9 and PowerDNS on loopback addresses.
 
 One rig lives in one state directory. Each part is its own process, started
 here in the foreground mode of its program with its own configuration, its
@@ -13,8 +13,14 @@ output in ``<state dir>/<name>.log``:
 * ``relay``  (only when notify_delay > 0) receives the primary's NOTIFYs on
   ``<net>.13`` and passes them on to the secondaries notify_delay seconds
   later, so that propagation takes real seconds (see ``notify_relay``).
+* ``pdns``  PowerDNS Authoritative Server (``<net>.30``, HTTP API on port
+  8081 with a random API key) with the SQLite backend. It alone serves
+  ``pdns.test``, and it serves its own copy of ``dual.test``, which BIND
+  serves too: a dual-hosted zone, whose NS set lists both secondaries and
+  ``ns.pdns.test``.
 * ``resolver``  BIND9 recursive resolver (``<net>.20``) with static-stub zones
-  that point at the secondaries; it caches answers for one second at most.
+  that point at the secondaries (and at PowerDNS for ``pdns.test`` and
+  ``dual.test``); it caches answers for one second at most.
 * ``pebble``  the ACME test CA (``<net>.1``, ports 14000 and 15000) whose
   validation authority asks the resolver.
 
@@ -40,12 +46,14 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import struct
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 from cryptography import x509
@@ -59,18 +67,31 @@ DEFAULT_NET = "127.0.0"
 
 KEY_NAME = "certfleet-rig"
 KEY_ALGORITHM = "hmac-sha256"
-ZONES = ["example.test", "example2.test", "deep.sub.example2.test", "example3.test"]
+# Zones on BIND (hidden primary and both secondaries).
+ZONES = ["example.test", "example2.test", "deep.sub.example2.test", "example3.test", "validation.test", "dual.test"]
 CHILD_ZONE = "deep.sub.example2.test"
+# Zones on PowerDNS; DUAL_ZONE is on BIND as well, each with its own copy.
+PDNS_ZONES = ["pdns.test", "dual.test"]
+DUAL_ZONE = "dual.test"
+PDNS_NS = "ns.pdns.test"
+PDNS_API_PORT = 8081
+PDNS_SERVER_ID = "localhost"
 ACME_PORT = 14000
 MANAGEMENT_PORT = 15000
 NAMED = "/usr/sbin/named"
 PEBBLE = "/usr/bin/pebble"
+PDNS = "/usr/sbin/pdns_server"
+PDNS_SCHEMAS = [
+    "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql",
+    "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql",
+]
 IP = shutil.which("ip") or "/usr/sbin/ip"
 
 # Start order; down() stops them in the reverse order. The relay runs only
 # when notify_delay > 0.
-PROCESSES = ["relay", "primary", "ns1", "ns2", "resolver", "pebble"]
+PROCESSES = ["relay", "primary", "pdns", "ns1", "ns2", "resolver", "pebble"]
 
+_TYPE_A = 1
 _TYPE_NS = 2
 _TYPE_SOA = 6
 
@@ -114,6 +135,7 @@ def _addresses(net: str) -> dict[str, str]:
         "ns2": f"{net}.12",
         "relay": f"{net}.13",
         "resolver": f"{net}.20",
+        "pdns": f"{net}.30",
     }
 
 
@@ -257,7 +279,8 @@ def _listener_tls(state: Path, pebble_ip: str) -> tuple[Path, Path, Path]:
 
 
 def _zone_text(zone: str, addr: dict[str, str]) -> str:
-    """Zone file of one rig zone. Every zone is served by ns1/ns2.example.test."""
+    """Zone file of one BIND zone. Every zone is served by ns1/ns2.example.test
+    (``dual.test`` by ns.pdns.test as well)."""
     lines = [
         "$TTL 60",
         # refresh, retry, expire, negative TTL: NOTIFY drives propagation, and
@@ -274,10 +297,20 @@ def _zone_text(zone: str, addr: dict[str, str]) -> str:
             f"ns2 IN A {addr['ns2']}",
         ]
     else:
-        lines += ["@ IN NS ns1.example.test.", "@ IN NS ns2.example.test."]
+        lines += [f"@ IN NS {ns}." for ns in _ns_set(zone)]
     if zone == "example.test":
         lines += [f"ns1 IN A {addr['ns1']}", f"ns2 IN A {addr['ns2']}"]
+        # CNAME-delegated challenge names: into validation.test, through a
+        # chain, in a loop, and into a zone nobody manages.
+        lines += [
+            "_acme-challenge.delegated IN CNAME delegated.validation.test.",
+            "_acme-challenge.chained IN CNAME hop.example2.test.",
+            "_acme-challenge.loop IN CNAME loop-b.example.test.",
+            "loop-b IN CNAME _acme-challenge.loop.example.test.",
+            "_acme-challenge.dangling IN CNAME target.unmanaged.invalid.",
+        ]
     if zone == "example2.test":
+        lines += ["hop IN CNAME chained.validation.test."]
         # Delegation of deep.sub.example2.test with glue.
         lines += [
             "deep.sub IN NS ns1.deep.sub",
@@ -286,6 +319,15 @@ def _zone_text(zone: str, addr: dict[str, str]) -> str:
             f"ns2.deep.sub IN A {addr['ns2']}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _ns_set(zone: str) -> list[str]:
+    """The published NS names of a zone (the same in both copies of the dual-hosted zone)."""
+    if zone == "pdns.test":
+        return [PDNS_NS]
+    if zone == DUAL_ZONE:
+        return ["ns1.example.test", "ns2.example.test", PDNS_NS]
+    return ["ns1.example.test", "ns2.example.test"]
 
 
 def _root_zone_text(addr: dict[str, str]) -> str:
@@ -389,17 +431,98 @@ def _resolver_conf(workdir: Path, addr: dict[str, str]) -> str:
     )
     text += '\nzone "." {\n    type primary;\n    file "root.db";\n};\n'
     # Only the top zones: deep.sub.example2.test is reached through the
-    # delegation published in example2.test. Never the hidden primary.
-    for zone in ZONES:
+    # delegation published in example2.test. Never the hidden primary. The
+    # dual-hosted zone goes to all three servers of its NS set.
+    servers = {"pdns.test": [addr["pdns"]], DUAL_ZONE: [addr["ns1"], addr["ns2"], addr["pdns"]]}
+    for zone in ZONES + [zone for zone in PDNS_ZONES if zone not in ZONES]:
         if zone == CHILD_ZONE:
             continue
-        text += (
-            f'\nzone "{zone}" {{\n'
-            "    type static-stub;\n"
-            f"    server-addresses {{ {addr['ns1']}; {addr['ns2']}; }};\n"
-            "};\n"
-        )
+        addresses = " ".join(f"{address};" for address in servers.get(zone, [addr["ns1"], addr["ns2"]]))
+        text += f'\nzone "{zone}" {{\n    type static-stub;\n    server-addresses {{ {addresses} }};\n}};\n'
     return text
+
+
+# --------------------------------------------------------------------------
+# PowerDNS
+
+
+def _pdns_records(zone: str, addr: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(name, type, content) of PowerDNS's copy of a zone; its SOA names PowerDNS as MNAME."""
+    records = [(zone, "SOA", f"{PDNS_NS}. hostmaster.{zone}. 1 3600 10 86400 1")]
+    records += [(zone, "NS", f"{ns}.") for ns in _ns_set(zone)]
+    if zone == "pdns.test":
+        records.append((PDNS_NS, "A", addr["pdns"]))
+    return records
+
+
+def _pdns_schema() -> str:
+    for candidate in PDNS_SCHEMAS:
+        if Path(candidate).is_file():
+            return Path(candidate).read_text(encoding="utf-8")
+    raise RigError(
+        f"the SQLite schema of PowerDNS is missing (looked for {', '.join(PDNS_SCHEMAS)}); "
+        "run: bash scripts/install-system-deps.sh"
+    )
+
+
+def _pdns_database(path: Path, addr: dict[str, str]) -> None:
+    """A fresh gsqlite3 database holding the PowerDNS zones, made with Python's sqlite3."""
+    path.unlink(missing_ok=True)
+    with closing(sqlite3.connect(str(path))) as db:
+        db.executescript(_pdns_schema())
+        for zone in PDNS_ZONES:
+            cursor = db.execute("INSERT INTO domains (name, type) VALUES (?, 'NATIVE')", (zone,))
+            domain_id = cursor.lastrowid
+            # As for zones made through the API: API changes raise the serial.
+            db.execute(
+                "INSERT INTO domainmetadata (domain_id, kind, content) VALUES (?, 'SOA-EDIT-API', 'DEFAULT')",
+                (domain_id,),
+            )
+            db.executemany(
+                "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled, auth)"
+                " VALUES (?, ?, ?, ?, 60, 0, 0, 1)",
+                [(domain_id, name, rtype, content) for name, rtype, content in _pdns_records(zone, addr)],
+            )
+        db.commit()
+
+
+def _pdns_conf(workdir: Path, address: str, api_key: str) -> str:
+    settings = [
+        "launch=gsqlite3",
+        f"gsqlite3-database={workdir / 'pdns.sqlite3'}",
+        f"local-address={address}",
+        "local-port=53",
+        f"query-local-address={address}",
+        "api=yes",
+        f"api-key={api_key}",
+        "webserver=yes",
+        f"webserver-address={address}",
+        f"webserver-port={PDNS_API_PORT}",
+        "webserver-allow-from=127.0.0.0/8",
+        "guardian=no",
+        "daemon=no",
+        "disable-syslog=yes",
+        f"socket-dir={workdir}",
+        # No security-status query to the internet, and no caches: an API
+        # change is what the next query sees.
+        "security-poll-suffix=",
+        "cache-ttl=0",
+        "query-cache-ttl=0",
+        "negquery-cache-ttl=0",
+        "receiver-threads=1",
+        "distributor-threads=1",
+    ]
+    return "\n".join(settings) + "\n"
+
+
+def _pdns_api_ready(api_url: str, api_key: str) -> bool:
+    url = f"{api_url}/api/v1/servers/{PDNS_SERVER_ID}"
+    request = urllib.request.Request(url, headers={"X-API-Key": api_key, "Accept": "application/json"})
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=2) as response:
+            return response.status == 200 and json.loads(response.read()).get("id") == PDNS_SERVER_ID
+    except (OSError, ValueError):
+        return False
 
 
 def _pebble_conf(cert: Path, key: Path, pebble_ip: str) -> str:
@@ -534,7 +657,7 @@ def _port_free(address: str, port: int, kind: int) -> bool:
 
 def _check_free(state: Path, addr: dict[str, str]) -> None:
     busy = []
-    for name in ("primary", "ns1", "ns2", "resolver"):
+    for name in ("primary", "ns1", "ns2", "resolver", "pdns"):
         for kind, label in ((socket.SOCK_STREAM, "tcp"), (socket.SOCK_DGRAM, "udp")):
             if not _port_free(addr[name], 53, kind):
                 busy.append(f"{addr[name]}:53/{label}")
@@ -543,6 +666,8 @@ def _check_free(state: Path, addr: dict[str, str]) -> None:
     for port in (ACME_PORT, MANAGEMENT_PORT):
         if not _port_free(addr["pebble"], port, socket.SOCK_STREAM):
             busy.append(f"{addr['pebble']}:{port}/tcp")
+    if not _port_free(addr["pdns"], PDNS_API_PORT, socket.SOCK_STREAM):
+        busy.append(f"{addr['pdns']}:{PDNS_API_PORT}/tcp")
     if busy:
         others = [
             str(path.parent)
@@ -601,6 +726,15 @@ def _serves_all(server: str, zones: list[str]) -> bool:
 def _resolves_child(resolver: str) -> bool:
     try:
         rcode, dummy, answers = _dns_query(resolver, CHILD_ZONE, _TYPE_NS, recursion=True, timeout=1.0)
+    except OSError:
+        return False
+    return rcode == 0 and answers >= 1
+
+
+def _resolves_pdns(resolver: str) -> bool:
+    """The resolver reaches PowerDNS (the address of ns.pdns.test comes only from there)."""
+    try:
+        rcode, dummy, answers = _dns_query(resolver, PDNS_NS, _TYPE_A, recursion=True, timeout=1.0)
     except OSError:
         return False
     return rcode == 0 and answers >= 1
@@ -745,22 +879,27 @@ def up(
     addr = _addresses(net)
     if _running(state) and (state / "rig.json").exists():
         current = info(state)
-        if current["notify_delay"] != notify_delay or current["primary"] != addr["primary"]:
-            raise RigError(
-                f"the rig running in {state} has notify_delay={current['notify_delay']} and primary "
-                f"{current['primary']}; stop it first to start one with other settings"
-            )
-        return current
+        # A rig started by an older rig.py (without PowerDNS) is started again below.
+        if "powerdns" in current:
+            if current["notify_delay"] != notify_delay or current["primary"] != addr["primary"]:
+                raise RigError(
+                    f"the rig running in {state} has notify_delay={current['notify_delay']} and primary "
+                    f"{current['primary']}; stop it first to start one with other settings"
+                )
+            return current
     if _load_pids(state):
         down(state)  # a partial rig: stop what is left of it
-    for program in (NAMED, PEBBLE):
+    for program in (NAMED, PEBBLE, PDNS):
         if not os.access(program, os.X_OK):
             raise RigError(f"{program} is missing; run: bash scripts/install-system-deps.sh")
     state.mkdir(parents=True, exist_ok=True)
     _check_free(state, addr)
-    _add_addresses(state, [addr[name] for name in ("primary", "ns1", "ns2", "resolver")])
+    _add_addresses(state, [addr[name] for name in ("primary", "ns1", "ns2", "resolver", "pdns")])
 
     secret = _tsig_secret(state)
+    # A new API key at every up: only rig.json (0600) and pdns.conf (0600) hold it.
+    api_key = secrets.token_urlsafe(24)
+    api_url = f"http://{addr['pdns']}:{PDNS_API_PORT}"
     ca_bundle, listener_cert, listener_key = _listener_tls(state, addr["pebble"])
     for name in PROCESSES:
         shutil.rmtree(state / name, ignore_errors=True)
@@ -775,6 +914,8 @@ def up(
     _write(state / "resolver" / "named.conf", _resolver_conf(state / "resolver", addr))
     _write(state / "resolver" / "root.db", _root_zone_text(addr))
     _write(state / "pebble" / "pebble-config.json", _pebble_conf(listener_cert, listener_key, addr["pebble"]))
+    _write(state / "pdns" / "pdns.conf", _pdns_conf(state / "pdns", addr["pdns"], api_key), 0o600)
+    _pdns_database(state / "pdns" / "pdns.sqlite3", addr)
 
     acme_directory = f"https://{addr['pebble']}:{ACME_PORT}/dir"
     pebble_env = {key: value for key, value in os.environ.items() if not key.startswith("PEBBLE_")}
@@ -790,13 +931,17 @@ def up(
     try:
         # The secondaries transfer the zones as soon as they start, so the
         # primary must answer first.
-        first = {"primary": lambda: _serves_all(addr["primary"], ZONES)}
+        first = {
+            "primary": lambda: _serves_all(addr["primary"], ZONES),
+            "pdns": lambda: _serves_all(addr["pdns"], PDNS_ZONES) and _pdns_api_ready(api_url, api_key),
+        }
         if notify_delay > 0:
             relay_argv = [sys.executable, str(Path(__file__).resolve()), "notify-relay", "--listen", addr["relay"]]
             relay_argv += ["--delay", str(notify_delay), "--to", addr["ns1"], addr["ns2"]]
             pids["relay"] = _start(state, "relay", relay_argv, state / "relay")
             first["relay"] = lambda: _log_says(state, "relay", "notify relay on")
         pids["primary"] = _start(state, "primary", named_argv("primary"), state / "primary")
+        pids["pdns"] = _start(state, "pdns", [PDNS, f"--config-dir={state / 'pdns'}"], state / "pdns")
         _save_pids(state, pids)
         _wait(state, pids, first, deadline)
         for name in ("ns1", "ns2", "resolver"):
@@ -819,7 +964,12 @@ def up(
             },
             deadline,
         )
-        _wait(state, pids, {"resolver": lambda: _resolves_child(addr["resolver"])}, deadline)
+        _wait(
+            state,
+            pids,
+            {"resolver": lambda: _resolves_child(addr["resolver"]) and _resolves_pdns(addr["resolver"])},
+            deadline,
+        )
     except BaseException:
         down(state)
         raise
@@ -844,6 +994,20 @@ def up(
             "key_name": KEY_NAME,
             "key_secret": secret,
             "key_algorithm": KEY_ALGORITHM,
+        },
+        "powerdns": {
+            "address": addr["pdns"],
+            "api_url": api_url,
+            "api_key": api_key,
+            "server_id": PDNS_SERVER_ID,
+        },
+        "powerdns_provider": {
+            "name": "rig-pdns",
+            "type": "powerdns",
+            "zones": list(PDNS_ZONES),
+            "api_url": api_url,
+            "api_key": api_key,
+            "server_id": PDNS_SERVER_ID,
         },
     }
     _write(state / "rig.json", json.dumps(result, indent=2) + "\n", 0o600)
@@ -920,7 +1084,9 @@ def pebble_root(info: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rig.py", description="Start or stop the local Pebble + BIND9 test rig.")
+    parser = argparse.ArgumentParser(
+        prog="rig.py", description="Start or stop the local Pebble + BIND9 + PowerDNS test rig."
+    )
     parser.add_argument("command", choices=["up", "down", "status", "notify-relay"])
     parser.add_argument("--dir", default=None, help=f"state directory (default: {DEFAULT_DIR})")
     parser.add_argument("--notify-delay", type=int, default=2, help="primary's notify-delay in seconds (default: 2)")

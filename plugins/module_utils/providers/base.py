@@ -110,6 +110,10 @@ class DnsProvider(ABC):
     OPTIONAL_OPTIONS: tuple[str, ...] = ()
     #: How many reads/writes the caller may run at once against this provider.
     CONCURRENCY: int = 8
+    #: False for providers that cannot read what a name holds (``hook``, ``manual``):
+    #: ``read_values`` is never called, ``present`` adds every given value and
+    #: ``absent`` removes every given value.
+    CAN_READ: bool = True
 
     COMMON_OPTIONS = ("name", "type", "zones")
 
@@ -135,7 +139,7 @@ class DnsProvider(ABC):
             if config.get(key) in (None, ""):
                 raise ProviderConfigError(name, key, "is required for type %r" % self.TYPE)
         self._secrets: tuple[str, ...] = tuple(
-            str(config[key]) for key in self.SECRET_OPTIONS if isinstance(config.get(key), str) and config[key]
+            secret for key in self.SECRET_OPTIONS for secret in secret_strings(config.get(key))
         )
         self.configure(config)
 
@@ -181,6 +185,10 @@ class DnsProvider(ABC):
         """A ProviderError whose message has this provider's secrets scrubbed out."""
         return ProviderError(self.name, record, self.scrub(str(message)))
 
+    def notices(self) -> list[str]:
+        """Lines for the person running the play (shown as warnings), e.g. records to create by hand."""
+        return []
+
     # -------------------------------------------------------------- interface
     @abstractmethod
     def read_values(self, zone: str, fqdn: str) -> set[str]:
@@ -212,6 +220,23 @@ def check_zones(provider: str, zones: Any) -> list[str]:
             raise ProviderConfigError(provider, "zones", "entry %s" % problem, zone)
         result.append(normalize(zone))
     return result
+
+
+def secret_strings(value: Any) -> list[str]:
+    """The secret strings held by one secret option's value.
+
+    A string is one secret; a dictionary or list (e.g. a hook's
+    ``environment``) holds one secret per non-empty string or number in it.
+    """
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        items = [value]
+    return [
+        str(item) for item in items if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item)
+    ]
 
 
 def redact(text: str, secrets) -> str:

@@ -18,16 +18,39 @@ from ansible_collections.certfleet.acme.plugins.module_utils.providers.base impo
     DnsProvider,
     ProviderConfigError,
     check_zones,
+    secret_strings,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.cloudflare import CloudflareProvider
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.hook import HookProvider
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.manual import ManualProvider
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.powerdns import PowerDnsProvider
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.rackspace import RackspaceProvider
 from ansible_collections.certfleet.acme.plugins.module_utils.providers.rfc2136 import Rfc2136Provider
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.route53 import Route53Provider
 
 PROVIDER_TYPES: dict[str, type[DnsProvider]] = {
     "rfc2136": Rfc2136Provider,
+    "route53": Route53Provider,
+    "hook": HookProvider,
+    "manual": ManualProvider,
+    "powerdns": PowerDnsProvider,
+    "rackspace": RackspaceProvider,
+    "cloudflare": CloudflareProvider,
 }
 
 # Option names that look like secrets, used when an entry's type is unknown
 # (it will be rejected, but its secrets must still be masked in that error).
-_SECRET_HINTS = ("secret", "password", "passwd", "token", "api_key", "apikey", "access_key", "private_key")
+_SECRET_HINTS = (
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "api_key",
+    "apikey",
+    "access_key",
+    "private_key",
+    "environment",
+)
 
 
 class RoutingError(ValueError):
@@ -139,8 +162,7 @@ def secret_values(configs: list) -> set[str]:
                 key for key in config if isinstance(key, str) and any(hint in key.lower() for hint in _SECRET_HINTS)
             ]
         for key in keys:
-            value = config.get(key)
-            if isinstance(value, str) and value:
+            for value in secret_strings(config.get(key)):
                 secrets.add(value)
                 # Also mask the secret as it appears once whitespace inside it is dropped.
                 compact = "".join(value.split())

@@ -49,9 +49,9 @@ def spec(name, *names):
     return CertSpec(name=name, names=tuple(names))
 
 
-def plan(specs, resolver=None, zones=ZONES, follow=True):
+def plan(specs, resolver=None, follow=True):
     resolver = resolver or FakeResolver(CNAMES)
-    return cd.plan_delegation(specs, zones=zones, follow_cnames=follow, resolve=lambda n: cd.cname_chain(n, resolver))
+    return cd.plan_delegation(specs, zones=ZONES, follow_cnames=follow, resolve=lambda n: cd.cname_chain(n, resolver))
 
 
 def test_undelegated_names_map_to_themselves():

@@ -14,6 +14,7 @@ declare -A wanted=(
   [apache2]=apache2
   [openssl]=openssl
   [ip]=iproute2
+  [shellcheck]=shellcheck
 )
 
 missing=()

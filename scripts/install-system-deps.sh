@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test rig and the demo run (Pebble, BIND9,
-# PowerDNS, nginx, haproxy, apache2), only when one of them is missing.
+# PowerDNS, nginx, haproxy, apache2) and the tools the checks use, only when
+# one of them is missing.
 set -euo pipefail
 
 declare -A wanted=(

@@ -7,7 +7,8 @@ when tests fail. It lives in ``.build/rig-test`` on the default addresses
 (127.0.0.x) unless another pytest session (or an xdist worker, or a rig
 started by hand) holds them: then the next free slot N is used,
 ``.build/rig-test-N`` on the loopback /24 ``127.N.0``. A session holds its
-slot with a file lock, so it never stops a rig another live session uses.
+slot with a machine-wide file lock (in the temp directory), so it never
+stops a rig another live session uses, from this checkout or another.
 ``rig_module`` is tests/rig/rig.py itself, loaded by path so that the tests
 run from any directory.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import importlib.util
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 RIG_PATH = REPO / "tests" / "rig" / "rig.py"
 RIG_TEST_DIR = REPO / ".build" / "rig-test"
 SLOTS = 40
+SLOT_LOCKS = Path(tempfile.gettempdir())
 
 
 def _load_rig():
@@ -55,7 +58,9 @@ def rig(rig_module):
     RIG_TEST_DIR.parent.mkdir(parents=True, exist_ok=True)
     for number in range(SLOTS):
         state, net = _slot(number)
-        lock = open(state.with_name(state.name + ".lock"), "w", encoding="ascii")  # pylint: disable=consider-using-with
+        # The lock is machine-wide, not per checkout: a slot is a set of loopback
+        # addresses, and two checkouts must never clean up each other's rig.
+        lock = open(SLOT_LOCKS / ("certfleet-rig-slot-%d.lock" % number), "w", encoding="ascii")  # pylint: disable=consider-using-with
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -59,6 +59,11 @@ def load_certificate(pem: str | bytes):
     return x509.load_pem_x509_certificate(pem)
 
 
+def load_der_certificate(der: bytes):
+    """Parse one DER certificate (what a TLS handshake hands over)."""
+    return x509.load_der_x509_certificate(der)
+
+
 def dns_names(cert) -> list[str]:
     """The certificate's DNS subjectAltNames, normalized, in certificate order.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Report expiry, names and key type of many certificates, and which are due for renewal."""
+"""Report expiry, names and key type of many certificates, and which are due for renewal or deployment."""
 
 from __future__ import annotations
 
@@ -11,16 +11,30 @@ short_description: Decide which certificates need renewal, for a whole fleet in 
 version_added: 0.1.0
 description:
   - Reads every certificate file given (by default C(<state_dir>/<name>/cert.pem)) and reports its expiry, names,
-    issuer, serial and key type as the fact C(cert_expiry), keyed by certificate name.
-  - A certificate needs renewal when it is missing (or not a readable PEM certificate), expires in fewer than
-    O(renew_days) days, has a different set of names than V(names), or a different key type than V(key_type).
-  - Reads only; it never changes anything. Parsing is done in-process, so thousands of certificates take well
-    under a second or two.
+    issuer, serial and key type as the fact C(cert_expiry), keyed by certificate name, with the decision whether
+    it needs renewal and why.
+  - "The reason is the first that applies of: V(missing) (no readable certificate), V(force) (O(force) or
+    O(certificates[].force)), V(names_changed), V(key_type_changed), V(ari_window) (the time chosen in the CA's
+    ACME Renewal Information window has come), V(expiring) (the renewal time by remaining lifetime has come),
+    V(not_deployed) (nothing to renew, but O(certificates[].endpoint) serves an older certificate than the one on
+    disk)."
+  - "ACME Renewal Information (ARI, RFC 9773): when O(acme_directory) is given and the CA's directory has
+    C(renewalInfo), the CA's suggested window decides instead of the remaining lifetime. One random time inside the
+    window is chosen once and kept, with the window and the time the CA may next be asked (its C(Retry-After)),
+    under the key C(ari) of C(<state_dir>/<name>/cert.json). The CA is asked again only after that time; the time is
+    chosen again only when the CA moved the window. A window that lies in the past means renew now. When the CA
+    cannot be asked, the module warns and decides by remaining lifetime."
+  - "Without ARI: with O(renew_days) set, renew when fewer days remain; by default renew when a third of the
+    lifetime is left, or half of it for lifetimes of 10 days or less (a 90-day certificate with 30 days left,
+    a 6-day certificate with 3 days left)."
+  - Everything that waits on the network (renewal information, endpoints) runs concurrently for all certificates.
+  - Changes nothing that it manages. Keeping the ARI choice in C(cert.json) is bookkeeping, done atomically and
+    never in check mode, and does not make the task changed.
 author:
   - certfleet contributors (@certfleet)
 attributes:
   check_mode:
-    description: Reads the same files as in a normal run.
+    description: Reads, asks and decides as in a normal run, but keeps no ARI choice in C(cert.json).
     support: full
   diff_mode:
     description: Not supported.
@@ -62,39 +76,101 @@ options:
           - Ignored. Accepted so the same certificate list can be given to this module and to
             M(certfleet.acme.acme_dns01_order).
         type: str
+      force:
+        description:
+          - Renew this certificate now (reason V(force)), whatever its state.
+        type: bool
+        default: false
+      endpoint:
+        description:
+          - A TLS endpoint that should serve this certificate. The module makes a TLS handshake (with SNI, without
+            verifying anything, since it compares and does not trust) and reads the served leaf certificate.
+          - When the certificate on disk is valid, newer than the served one and nothing else is due, the reason is
+            V(not_deployed). A connection error is a warning and RV(certificates.served.error), never a failure.
+        type: dict
+        suboptions:
+          host:
+            description:
+              - Host name or address to connect to.
+            type: str
+            required: true
+          port:
+            description:
+              - TCP port.
+            type: int
+            default: 443
+          sni:
+            description:
+              - Server name to send. Defaults to the first of O(certificates[].names) (the first name of the
+                certificate on disk when not given), without the C(*.) of a wildcard.
+            type: str
   state_dir:
     description:
       - The directory holding the certificates (role variable C(letsencrypt_dns_dir)).
       - Required when a certificate has no O(certificates[].path).
+      - The ARI choice is kept only when it is given; without it the time is drawn again on every run.
     type: path
   renew_days:
     description:
-      - Renew when fewer than this many days of validity remain.
+      - Renew when fewer than this many days of validity remain, when the CA gives no renewal information.
+      - When not set, renew when a third of the lifetime is left, or half of it for lifetimes of 10 days or less.
     type: int
-    default: 30
+  force:
+    description:
+      - Renew every certificate now (reason V(force)).
+    type: bool
+    default: false
+  acme_directory:
+    description:
+      - URL of the CA's ACME directory. When given and the directory has C(renewalInfo), ACME Renewal Information
+        decides when existing certificates are renewed (see the description), and RV(certificates.replaces) is set.
+      - Not given, no request is sent to any CA.
+    type: str
+  acme_ca_bundle:
+    description:
+      - CA certificate file (PEM) to trust for the HTTPS connections to O(acme_directory), for a private or test
+        ACME server. When not set, the system trust store is used.
+    type: path
+  request_timeout:
+    description:
+      - Timeout in seconds for each request to the CA and for each TLS handshake with an endpoint.
+    type: int
+    default: 10
 requirements:
   - cryptography >= 41
+  - requests (only with O(acme_directory))
 seealso:
   - module: certfleet.acme.acme_dns01_order
+  - name: RFC 9773, ACME Renewal Information (ARI) Extension
+    description: How a CA suggests when to renew, and the certificate identifier used by C(replaces).
+    link: https://www.rfc-editor.org/rfc/rfc9773.html
 """
 
 EXAMPLES = r"""
 - name: Find the certificates that are due
   certfleet.acme.cert_expiry_facts:
     state_dir: /srv/certificates
-    renew_days: 30
+    acme_directory: https://acme-v02.api.letsencrypt.org/directory
     certificates:
       - name: www
         names: [example.com, www.example.com]
         key_type: ec256
+        endpoint: {host: 192.0.2.10, port: 443}
       - name: legacy
         path: /etc/ssl/legacy.pem
+        force: true
   register: expiry
 
 - name: Show why
   ansible.builtin.debug:
-    msg: "{{ item }}: {{ ansible_facts.cert_expiry[item].reason }}"
+    msg: "{{ item }}: {{ ansible_facts.cert_expiry[item].reason }}, renew at {{ ansible_facts.cert_expiry[item].renew_at }}"
   loop: "{{ expiry.due }}"
+
+- name: Without a CA to ask, renew with fewer than 20 days left
+  certfleet.acme.cert_expiry_facts:
+    state_dir: /srv/certificates
+    renew_days: 20
+    certificates: [{name: www}]
 """
 
 RETURN = r"""
@@ -122,7 +198,19 @@ certificates:
       serial: 4a3f0c9d1e2b
       key_type: ec256
       needs_renewal: true
-      reason: expiring
+      needs_deploy: false
+      reason: ari_window
+      renew_at: "2025-05-02T07:13:44Z"
+      renew_source: ari
+      ari:
+        cert_id: aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE
+        window_start: "2025-05-01T12:00:00Z"
+        window_end: "2025-05-03T12:00:00Z"
+        selected_time: "2025-05-02T07:13:44Z"
+        next_check: "2025-05-02T18:00:00Z"
+        explanation_url: null
+      replaces: aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE
+      served: {serial: 4a3f0c9d1e2b, not_after: "2025-06-01T12:00:00Z", matches: true}
   contains:
     exists:
       description: Whether a readable certificate was found.
@@ -160,27 +248,142 @@ certificates:
       type: str
       returned: always
     needs_renewal:
-      description: Whether the certificate should be renewed now.
+      description: Whether the certificate should be renewed now (every reason but V(not_deployed)).
+      type: bool
+      returned: always
+    needs_deploy:
+      description:
+        - Whether the certificate on disk is fine but the endpoint serves an older one (reason V(not_deployed)),
+          so it needs deploying, not renewing.
       type: bool
       returned: always
     reason:
       description:
-        - Why it needs renewal; V(null) when it does not.
-        - The first that applies of V(missing), V(expiring), V(names_changed), V(key_type_changed).
+        - Why it needs renewal or deployment; V(null) when it needs neither.
+        - The first that applies of V(missing), V(force), V(names_changed), V(key_type_changed), V(ari_window),
+          V(expiring), V(not_deployed).
       type: str
       returned: always
+    renew_at:
+      description:
+        - When the certificate is (or was) due by ARI or remaining lifetime, ISO 8601 in UTC; V(null) when missing.
+      type: str
+      returned: always
+    renew_source:
+      description:
+        - What RV(certificates.renew_at) comes from; V(ari) (the CA's window), V(renew_days) or V(lifetime) (the
+          share of the lifetime); V(null) when missing.
+      type: str
+      returned: always
+    ari:
+      description:
+        - The ACME Renewal Information in use for this certificate, V(null) when there is none (no O(acme_directory),
+          no C(renewalInfo) at the CA, no Authority Key Identifier in the certificate, or the CA could not be asked).
+      type: dict
+      returned: always
+      contains:
+        cert_id:
+          description: The certificate's ARI identifier (RFC 9773 section 4.1).
+          type: str
+        window_start:
+          description: Start of the CA's suggested window, ISO 8601 in UTC.
+          type: str
+        window_end:
+          description: End of the CA's suggested window, ISO 8601 in UTC.
+          type: str
+        selected_time:
+          description: The random time chosen inside the window, kept until the CA moves the window.
+          type: str
+        next_check:
+          description: When the CA may be asked again (its C(Retry-After), between one minute and one day).
+          type: str
+        explanation_url:
+          description: A page of the CA explaining the window (for example an incident), or V(null).
+          type: str
+    replaces:
+      description:
+        - The ARI identifier of the certificate on disk, for the C(replaces) field of its next order; V(null) when
+          the CA does not offer ARI, the certificate is missing or has no Authority Key Identifier, or it has no
+          name in common with O(certificates[].names).
+      type: str
+      returned: always
+    served:
+      description:
+        - What O(certificates[].endpoint) serves; only for certificates with an endpoint.
+        - Either RV(certificates.served.serial), RV(certificates.served.not_after) and RV(certificates.served.matches),
+          or RV(certificates.served.error).
+      type: dict
+      returned: when O(certificates[].endpoint) is given
+      contains:
+        serial:
+          description: Serial number of the served leaf certificate, lower-case hexadecimal.
+          type: str
+        not_after:
+          description: End of validity of the served certificate, ISO 8601 in UTC.
+          type: str
+        matches:
+          description: Whether the served certificate is the one on disk (same serial number).
+          type: bool
+        error:
+          description: Why the served certificate could not be read.
+          type: str
 due:
   description: The names of the certificates that need renewal, in the order of O(certificates).
   returned: always
   type: list
   elements: str
   sample: [www]
+undeployed:
+  description: The names of the certificates with reason V(not_deployed), in the order of O(certificates).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+renewal_info_url:
+  description: The CA's C(renewalInfo) URL when ARI is in use, else V(null).
+  returned: always
+  type: str
+  sample: https://acme-v02.api.letsencrypt.org/draft-ietf-acme-ari-03/renewalInfo
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_deps import require_libraries
-from ansible_collections.certfleet.acme.plugins.module_utils.cert_expiry import due_names, expiry_facts
+from ansible_collections.certfleet.acme.plugins.module_utils.ari import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.certfleet.acme.plugins.module_utils.cert_expiry import (
+    due_names,
+    expiry_facts,
+    open_ari,
+    undeployed_names,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils.cert_info import (
+    CRYPTOGRAPHY_IMPORT_ERROR,
+    HAS_CRYPTOGRAPHY,
+)
+
+
+def _check(module, certificates, state_dir) -> None:
+    """One clear error naming the field and the value, before anything is asked or written."""
+    params = module.params
+    if params["renew_days"] is not None and params["renew_days"] < 0:
+        module.fail_json(msg="renew_days must be 0 or more, not %r" % params["renew_days"])
+    if params["request_timeout"] <= 0:
+        module.fail_json(msg="request_timeout must be more than 0, not %r" % params["request_timeout"])
+    seen = set()
+    for item in certificates:
+        if item["name"] in seen:
+            module.fail_json(msg="certificate %r: field 'name' value %r is used twice" % (item["name"], item["name"]))
+        seen.add(item["name"])
+        if not item.get("path") and not state_dir:
+            module.fail_json(msg="certificate %r: field 'path' is not set and state_dir is not given" % item["name"])
+        endpoint = item.get("endpoint")
+        if endpoint:
+            if not endpoint["host"]:
+                module.fail_json(msg="certificate %r: field 'endpoint.host' is empty" % item["name"])
+            if not 0 < endpoint["port"] < 65536:
+                module.fail_json(
+                    msg="certificate %r: field 'endpoint.port' value %r is not a TCP port"
+                    % (item["name"], endpoint["port"])
+                )
 
 
 def main():
@@ -195,31 +398,56 @@ def main():
                 "names": {"type": "list", "elements": "str"},
                 "key_type": {"type": "str"},
                 "profile": {"type": "str"},
+                "force": {"type": "bool", "default": False},
+                "endpoint": {
+                    "type": "dict",
+                    "options": {
+                        "host": {"type": "str", "required": True},
+                        "port": {"type": "int", "default": 443},
+                        "sni": {"type": "str"},
+                    },
+                },
             },
         },
         "state_dir": {"type": "path"},
-        "renew_days": {"type": "int", "default": 30},
+        "renew_days": {"type": "int"},
+        "force": {"type": "bool", "default": False},
+        "acme_directory": {"type": "str"},
+        "acme_ca_bundle": {"type": "path"},
+        "request_timeout": {"type": "int", "default": 10},
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_libraries(module, acme=False)
-    certificates = module.params["certificates"]
-    state_dir = module.params["state_dir"]
-    seen = set()
-    for item in certificates:
-        if item["name"] in seen:
-            module.fail_json(msg="certificate %r: field 'name' value %r is used twice" % (item["name"], item["name"]))
-        seen.add(item["name"])
-        if not item.get("path") and not state_dir:
-            module.fail_json(msg="certificate %r: field 'path' is not set and state_dir is not given" % item["name"])
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    params = module.params
+    if params["acme_directory"] and not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    certificates = params["certificates"]
+    state_dir = params["state_dir"]
+    _check(module, certificates, state_dir)
 
-    facts, warnings = expiry_facts(certificates, state_dir, module.params["renew_days"])
-    for warning in warnings:
+    timeout = params["request_timeout"]
+    ari, warning = open_ari(params["acme_directory"], params["acme_ca_bundle"], timeout)
+    if warning:
         module.warn(warning)
+    facts, warnings = expiry_facts(
+        certificates,
+        state_dir,
+        params["renew_days"],
+        force=params["force"],
+        ari=ari,
+        check_mode=module.check_mode,
+        timeout=timeout,
+    )
+    for message in warnings:
+        module.warn(message)
     module.exit_json(
         changed=False,
         ansible_facts={"cert_expiry": facts},
         certificates=facts,
         due=due_names(facts),
+        undeployed=undeployed_names(facts),
+        renewal_info_url=ari.renewal_info_url if ari else None,
     )
 
 

@@ -78,8 +78,11 @@ def run_renew(variables: dict, tmp_path, *extra: str, timeout: int = 600) -> Pla
     return PlaybookRun(proc.returncode, result, proc.stdout, proc.stderr)
 
 
-def run_module(module: str, args: dict, timeout: int = 300) -> dict:
-    """Run one module of the collection through ansible's ad-hoc command and return its result."""
+def run_module(module: str, args: dict, timeout: int = 300, check: bool = False) -> dict:
+    """Run one module of the collection through ansible's ad-hoc command and return its result.
+
+    ``check`` runs it with ``--check``.
+    """
     command = [
         os.path.join(os.path.dirname(sys.executable), "ansible"),
         "localhost",
@@ -92,6 +95,8 @@ def run_module(module: str, args: dict, timeout: int = 300) -> dict:
         "-a",
         json.dumps(args),
     ]
+    if check:
+        command.append("--check")
     env = ansible_env()
     env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
     fd, results_file = tempfile.mkstemp(prefix="certfleet-adhoc-", suffix=".json")

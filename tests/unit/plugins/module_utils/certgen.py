@@ -22,8 +22,14 @@ def cached_key(key_type: str):
     return _KEYS[key_type]
 
 
-def make_cert(names, key_type="ec256", days_left=60, lifetime=90, now=None, key=None) -> bytes:
-    """A PEM certificate for ``names`` that expires ``days_left`` days from ``now``."""
+def make_cert(
+    names, key_type="ec256", days_left=60, lifetime=90, now=None, key=None, aki: bytes | None = None, serial=None
+) -> bytes:
+    """A PEM certificate for ``names`` that expires ``days_left`` days from ``now``.
+
+    ``aki`` adds an Authority Key Identifier with that keyIdentifier (what
+    gives a certificate an ARI identifier); ``serial`` fixes the serial number.
+    """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     key = key or cached_key(key_type)
     not_after = now + datetime.timedelta(days=days_left)
@@ -34,9 +40,14 @@ def make_cert(names, key_type="ec256", days_left=60, lifetime=90, now=None, key=
         .subject_name(subject)
         .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")]))
         .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial or x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=False)
     )
+    if aki is not None:
+        identifier = x509.AuthorityKeyIdentifier(
+            key_identifier=aki, authority_cert_issuer=None, authority_cert_serial_number=None
+        )
+        builder = builder.add_extension(identifier, critical=False)
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)

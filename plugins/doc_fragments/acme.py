@@ -49,6 +49,23 @@ options:
       - Timeout in seconds for each single HTTP request to the ACME server.
     type: int
     default: 30
+  eab_kid:
+    description:
+      - Key identifier of the External Account Binding (RFC 8555 section 7.3.4), for CAs that register an ACME
+        account only when it is bound to an account you have with them (ZeroSSL, Google Trust Services, many
+        commercial and private CAs). The CA shows it next to the MAC key (role variable C(letsencrypt_dns_eab_kid)).
+      - Used only when a new ACME account is registered; an existing account is used without it.
+      - Must be given together with O(eab_hmac_key).
+      - When the directory says C(meta.externalAccountRequired) and no account exists yet, the module fails
+        before registering if this is not set.
+    type: str
+  eab_hmac_key:
+    description:
+      - MAC key of the External Account Binding, base64url-encoded exactly as the CA hands it out (padding
+        optional) (role variable C(letsencrypt_dns_eab_hmac_key), keep it in a vault).
+      - The binding is a JWS over the account's public key, signed with this key using HS256.
+      - Must be given together with O(eab_kid). Never logged or returned.
+    type: str
 requirements:
   - acme >= 2.0 (the Python library of certbot)
   - cryptography >= 41

@@ -6,6 +6,10 @@ Registering means agreeing to a CA's terms on the user's behalf, so it only
 happens with ``terms_agreed: true``, and it is decided before a single byte
 is sent. The account URL is cached in ``.acme/account.json`` per directory
 URL, so normal runs only look the account up and never register again.
+
+A CA whose directory says ``meta.externalAccountRequired`` registers only
+with an External Account Binding (``eab_kid`` and ``eab_hmac_key``, see
+``acme_eab``); without them the run fails before the registration is sent.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import traceback
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import (
     AcmeSession,
     AcmeSettings,
+    external_account_required,
     fetch_directory,
     make_network,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_eab import EabError, check_eab_options, eab_binding
 from ansible_collections.certfleet.acme.plugins.module_utils.cert_info import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils.files import atomic_write, atomic_write_json, read_json
 
@@ -113,7 +119,12 @@ def _terms_error(settings: AcmeSettings, why: str) -> AccountError:
 
 
 def check_can_start(settings: AcmeSettings) -> None:
-    """Fail before any request when a registration would be needed but the terms are not agreed."""
+    """Fail before any request on unusable EAB options, or when a registration
+    would be needed but the terms are not agreed."""
+    try:
+        check_eab_options(settings.eab_kid, settings.eab_hmac_key)
+    except EabError as exc:
+        raise AccountError(str(exc)) from None
     if settings.terms_agreed:
         return
     if not os.path.exists(key_path(settings.state_dir)):
@@ -133,18 +144,50 @@ def _lookup(settings: AcmeSettings, directory, key) -> str | None:
     return response.headers.get("Location")
 
 
+def _eab_required_error(settings: AcmeSettings) -> AccountError:
+    return AccountError(
+        "the CA at %s requires an External Account Binding to register an account "
+        "(its directory has meta.externalAccountRequired): set eab_kid and eab_hmac_key "
+        "(role variables letsencrypt_dns_eab_kid and letsencrypt_dns_eab_hmac_key) to the key id and MAC key "
+        "your account at the CA gives you" % settings.directory_url
+    )
+
+
+def _eab_problem(error) -> bool:
+    """Whether the CA refused a registration because of the external account binding."""
+    text = "%s %s" % (error.typ or "", error.detail or "")
+    return "externalAccount" in text or "external account" in text.lower()
+
+
 def _register(settings: AcmeSettings, directory, key) -> str:
-    """Register the key as a new account (the terms were agreed) and return its URL."""
+    """Register the key as a new account (the terms were agreed) and return its URL.
+
+    With ``eab_kid`` set, the request carries the External Account Binding
+    (RFC 8555 section 7.3.4) over the account's public key.
+    """
     client = acme_lib.ClientV2(directory, make_network(settings, key))
+    fields = {"terms_of_service_agreed": True}
     if settings.account_email:
-        registration = messages.NewRegistration.from_data(email=settings.account_email, terms_of_service_agreed=True)
-    else:
-        registration = messages.NewRegistration.from_data(terms_of_service_agreed=True)
+        fields["email"] = settings.account_email
+    if settings.eab_kid:
+        fields["external_account_binding"] = eab_binding(
+            key.public_key().to_partial_json(), settings.eab_kid, settings.eab_hmac_key, directory["newAccount"]
+        )
+    registration = messages.NewRegistration.from_data(**fields)
     try:
         return client.new_account(registration).uri
     except acme_errors.ConflictError as conflict:
         # The key is already registered: the server answers with its URL.
         return conflict.location
+    except messages.Error as error:
+        if not _eab_problem(error):
+            raise
+        if not settings.eab_kid:
+            raise _eab_required_error(settings) from None
+        raise AccountError(
+            "the CA at %s refused the External Account Binding with eab_kid %r: %s"
+            % (settings.directory_url, settings.eab_kid, error.detail or error.typ)
+        ) from None
 
 
 def open_session(settings: AcmeSettings) -> AcmeSession:
@@ -165,6 +208,8 @@ def open_session(settings: AcmeSettings) -> AcmeSession:
             cached = cached_account_url(settings.state_dir, settings.directory_url)
             why = "the cached account %s is unknown to the server" % cached if cached else "no ACME account exists"
             raise _terms_error(settings, why)
+        if external_account_required(directory) and not settings.eab_kid:
+            raise _eab_required_error(settings)
         url = _register(settings, directory, key)
     remember_account_url(settings.state_dir, settings.directory_url, url)
     return AcmeSession(settings, directory, key, url)

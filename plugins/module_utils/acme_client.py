@@ -16,7 +16,7 @@ import email.utils
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 try:
     import josepy as jose
@@ -51,6 +51,9 @@ class AcmeSettings:
     account_email: str | None = None
     terms_agreed: bool = False
     request_timeout: int = 30
+    eab_kid: str | None = None
+    # The MAC key is a secret: never in a repr, a log line or a message.
+    eab_hmac_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_params(cls, params: dict) -> AcmeSettings:
@@ -62,6 +65,8 @@ class AcmeSettings:
             account_email=params.get("account_email"),
             terms_agreed=bool(params.get("terms_agreed")),
             request_timeout=params.get("request_timeout") or 30,
+            eab_kid=params.get("eab_kid") or None,
+            eab_hmac_key=params.get("eab_hmac_key") or None,
         )
 
     @property
@@ -78,6 +83,30 @@ class RetryingNetwork(_NetworkBase):
     signs with a fresh nonce: the rejected one is gone from the pool, so the
     next attempt takes another or asks ``newNonce``.
     """
+
+    @classmethod
+    def _check_response(cls, response, content_type=None):
+        """Raise a 409 answer that carries a problem document as that problem.
+
+        The library turns every 409 into a bare ``ConflictError`` and drops
+        the body, but RFC 9773 answers a ``replaces`` naming an already
+        replaced certificate with 409 and ``alreadyReplaced``, and the client
+        must see that type to order again without it. A 409 without a
+        problem document still becomes ``ConflictError``.
+        """
+        if response.status_code == 409:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("type"), str):
+                try:
+                    problem = messages.Error.from_json(body)
+                except jose.DeserializationError:
+                    problem = None
+                if problem is not None:
+                    raise problem
+        return super()._check_response(response, content_type=content_type)
 
     def post(self, *args, **kwargs):
         for attempt in range(NONCE_ATTEMPTS):
@@ -112,6 +141,45 @@ def fetch_directory(settings: AcmeSettings):
     """GET the directory once per run; it is immutable and shared by all threads."""
     network = make_network(settings)
     return messages.Directory.from_json(network.get(settings.directory_url).json())
+
+
+def directory_field(directory, name: str):
+    """A top-level field of the directory, or None when the CA does not list it."""
+    try:
+        return directory[name]
+    except (KeyError, TypeError):
+        return None
+
+
+def directory_meta(directory, name: str):
+    """A field of the directory's ``meta`` object, or None."""
+    meta = directory_field(directory, "meta")
+    if meta is None:
+        return None
+    if isinstance(meta, dict):
+        return meta.get(name)
+    return getattr(meta, name, None)
+
+
+def offered_profiles(directory) -> dict | None:
+    """``meta.profiles`` (profile name: description), or None when the CA lists no profiles."""
+    profiles = directory_meta(directory, "profiles")
+    if not profiles:
+        return None
+    return {str(name): str(description) for name, description in dict(profiles).items()}
+
+
+def renewal_info_url(directory) -> str | None:
+    """The ``renewalInfo`` URL (RFC 9773), or None when the CA does not offer ARI."""
+    url = directory_field(directory, "renewalInfo")
+    return url if isinstance(url, str) and url else None
+
+
+def external_account_required(directory) -> bool:
+    """Whether ``meta.externalAccountRequired`` is true (RFC 8555 section 7.1.1)."""
+    return directory_meta(directory, "external_account_required") is True or (
+        directory_meta(directory, "externalAccountRequired") is True
+    )
 
 
 class AcmeSession:
@@ -210,4 +278,6 @@ def acme_argument_spec() -> dict:
         "account_email": {"type": "str"},
         "terms_agreed": {"type": "bool", "default": False},
         "request_timeout": {"type": "int", "default": 30},
+        "eab_kid": {"type": "str"},
+        "eab_hmac_key": {"type": "str", "no_log": True},
     }

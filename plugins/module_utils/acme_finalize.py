@@ -18,6 +18,11 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_cert_files imp
     discard_staging,
     write_certificate_files,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_chains import (
+    alternate_urls,
+    chain_issuer,
+    select_chain,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_challenges import dns01_challenge
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import (
     PEM_CHAIN_CONTENT_TYPE,
@@ -78,6 +83,8 @@ def certificate_result(spec: CertSpec, state_dir: str, **fields) -> dict:
         "not_after": None,
         "names": list(spec.names),
         "key_type": spec.key_type,
+        "chain_issuer": None,
+        "warnings": [],
         "paths": certificate_paths(state_dir, spec.name),
     }
     result.update(fields)
@@ -194,13 +201,27 @@ def submit_csr(session: AcmeSession, order, url: str, csr_pem: bytes, deadline: 
         attempt += 1
 
 
-def download_chain(session: AcmeSession, order) -> list:
-    """The issued chain as PEM blocks, leaf first."""
-    response = session.post_as_get(order.certificate, accept=PEM_CHAIN_CONTENT_TYPE)
+def _fetch_chain(session: AcmeSession, url: str):
+    """``(PEM blocks, response)`` of one certificate chain URL."""
+    response = session.post_as_get(url, accept=PEM_CHAIN_CONTENT_TYPE)
     blocks = split_pem_chain(response.text)
     if not blocks:
-        raise CertificateFailure(local_problem("the CA returned no certificate at %s" % order.certificate))
-    return blocks
+        raise CertificateFailure(local_problem("the CA returned no certificate at %s" % url))
+    return blocks, response
+
+
+def download_chain(session: AcmeSession, order, preferred_chain: str | None = None) -> tuple[list, list]:
+    """The issued chain as PEM blocks, leaf first, and warnings about the chain choice.
+
+    With ``preferred_chain``, a default chain that does not lead to that
+    root is swapped for the first alternate (``Link: rel="alternate"``) that
+    does; when none does, the default is kept with a warning.
+    """
+    blocks, response = _fetch_chain(session, order.certificate)
+    if not preferred_chain:
+        return blocks, []
+    alternates = alternate_urls(response)
+    return select_chain(blocks, alternates, lambda url: _fetch_chain(session, url)[0], preferred_chain)
 
 
 def _prepare(session: AcmeSession, spec: CertSpec, deadline: Deadline):
@@ -226,8 +247,8 @@ def _prepare(session: AcmeSession, spec: CertSpec, deadline: Deadline):
     return order
 
 
-def _issue(session: AcmeSession, spec: CertSpec, order, deadline: Deadline):
-    """Finalize with a fresh key; return ``(key, chain blocks)``."""
+def _issue(session: AcmeSession, spec: CertSpec, order, deadline: Deadline, preferred_chain: str | None = None):
+    """Finalize with a fresh key; return ``(key, chain blocks, warnings)``."""
     key = generate_private_key(spec.key_type)
     order = submit_csr(session, order, spec.order_url, make_csr(key, list(spec.names)), deadline)
     if order.status.name in ("processing", "ready", "pending"):
@@ -240,13 +261,15 @@ def _issue(session: AcmeSession, spec: CertSpec, order, deadline: Deadline):
         raise CertificateFailure(
             local_problem("order %s ended %s without a certificate" % (spec.order_url, order.status.name))
         )
-    blocks = download_chain(session, order)
+    blocks, warnings = download_chain(session, order, preferred_chain)
     if public_key_der(load_certificate(blocks[0]).public_key()) != public_key_der(key):
         raise CertificateFailure(local_problem("the certificate the CA returned is not for the key in the CSR"))
-    return key, blocks
+    return key, blocks, warnings
 
 
-def finalize_certificate(session: AcmeSession, spec: CertSpec, state_dir: str, timeout: int) -> dict:
+def finalize_certificate(
+    session: AcmeSession, spec: CertSpec, state_dir: str, timeout: int, preferred_chain: str | None = None
+) -> dict:
     """Validate, finalize, download and store one certificate; failures come back as its result."""
     if not spec.order_url:
         problem = local_problem("no order_url: acme_dns01_order did not create an order for this certificate")
@@ -255,13 +278,14 @@ def finalize_certificate(session: AcmeSession, spec: CertSpec, state_dir: str, t
     discard_staging(state_dir, spec.name)
     try:
         order = _prepare(session, spec, deadline)
-        key, blocks = _issue(session, spec, order, deadline)
+        key, blocks, warnings = _issue(session, spec, order, deadline, preferred_chain)
     except OrderDoomed as doomed:
         delete_saved_order(state_dir, spec.name)
         return certificate_result(spec, state_dir, status=FAILED, error=doomed.problem)
     except DeadlineExceeded as exc:
         return certificate_result(spec, state_dir, status=FAILED, error={"type": GENERIC_TYPE, "detail": str(exc)})
     info = certificate_info(load_certificate(blocks[0]))
+    issuer_of_chain = chain_issuer(blocks)
     document = {
         "name": spec.name,
         "names": info["names"],
@@ -270,6 +294,7 @@ def finalize_certificate(session: AcmeSession, spec: CertSpec, state_dir: str, t
         "not_before": info["not_before"],
         "not_after": info["not_after"],
         "issuer": info["issuer"],
+        "chain_issuer": issuer_of_chain,
         "order_url": spec.order_url,
         "issued_at": iso_utc(utc_now()),
     }
@@ -282,15 +307,19 @@ def finalize_certificate(session: AcmeSession, spec: CertSpec, state_dir: str, t
         serial=info["serial"],
         not_after=info["not_after"],
         names=info["names"],
+        chain_issuer=issuer_of_chain,
+        warnings=warnings,
         paths=paths,
     )
 
 
-def finalize_all(session: AcmeSession, specs: list[CertSpec], state_dir: str, timeout: int) -> list[dict]:
+def finalize_all(
+    session: AcmeSession, specs: list[CertSpec], state_dir: str, timeout: int, preferred_chain: str | None = None
+) -> list[dict]:
     """Finalize every order concurrently; each failure stays with its certificate."""
     return run_batch(
         specs,
-        lambda spec: finalize_certificate(session, spec, state_dir, timeout),
+        lambda spec: finalize_certificate(session, spec, state_dir, timeout, preferred_chain),
         lambda spec, exc: certificate_result(spec, state_dir, status=FAILED, error=exception_problem(exc)),
     )
 

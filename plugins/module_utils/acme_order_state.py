@@ -39,21 +39,38 @@ def load_saved_order(state_dir: str, name: str) -> dict | None:
     return saved if isinstance(saved, dict) else None
 
 
-def order_document(spec: CertSpec, order_url: str, directory_url: str) -> dict:
-    """The content of ``order.json`` for a freshly created order."""
+def order_document(
+    spec: CertSpec, order_url: str, directory_url: str, replaces: str | None = None, replaces_status: str | None = None
+) -> dict:
+    """The content of ``order.json`` for a freshly created order.
+
+    ``replaces`` is the ARI certificate id the order was accepted with (None
+    when none was sent), ``replaces_status`` what became of the one asked for
+    (see ``acme_orders``), so a resumed order reports the same.
+    """
     return {
         "order_url": order_url,
         "names": list(spec.names),
         "key_type": spec.key_type,
         "profile": spec.profile,
+        "replaces": replaces,
+        "replaces_status": replaces_status,
         "directory": directory_url,
         "created": iso_utc(utc_now()),
     }
 
 
-def save_order(state_dir: str, spec: CertSpec, order_url: str, directory_url: str) -> None:
+def save_order(
+    state_dir: str,
+    spec: CertSpec,
+    order_url: str,
+    directory_url: str,
+    replaces: str | None = None,
+    replaces_status: str | None = None,
+) -> None:
     """Remember a new order so an interrupted run can resume it."""
-    atomic_write_json(order_path(state_dir, spec.name), order_document(spec, order_url, directory_url), mode=0o600)
+    document = order_document(spec, order_url, directory_url, replaces, replaces_status)
+    atomic_write_json(order_path(state_dir, spec.name), document, mode=0o600)
 
 
 def delete_saved_order(state_dir: str, name: str) -> None:

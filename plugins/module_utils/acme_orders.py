@@ -6,10 +6,23 @@ Ordering is the first half of issuance: it ends with the records the DNS
 modules must publish. Nothing here answers a challenge, so publishing,
 waiting for propagation and finalizing can all happen in between, in other
 tasks, for the whole batch at once.
+
+Two newOrder fields come from extensions the library's NewOrder does not
+fully know, so the request body is built here as plain JSON:
+
+* ``profile`` (draft-ietf-acme-profiles): checked against the directory's
+  ``meta.profiles`` before anything is ordered, so a typo fails that
+  certificate with the list of what the CA offers instead of an opaque
+  ``invalidProfile`` (or, worse, a CA silently ignoring the field).
+* ``replaces`` (RFC 9773 section 5): the ARI id of the certificate being
+  renewed, sent only when the directory has ``renewalInfo``. If the CA
+  refuses it (``alreadyReplaced``, or another error about ``replaces``), the
+  order is sent once more without it: a renewal must not fail over a hint.
 """
 
 from __future__ import annotations
 
+import json
 import traceback
 
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_batch import run_batch
@@ -17,7 +30,11 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_challenges imp
     authorization_records,
     group_records,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSession
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import (
+    AcmeSession,
+    offered_profiles,
+    renewal_info_url,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_order_state import (
     can_resume_status,
     delete_saved_order,
@@ -29,6 +46,8 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_order_state im
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_problems import (
     CertificateFailure,
     exception_problem,
+    local_problem,
+    problem_text,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import CertSpec
 
@@ -45,6 +64,15 @@ except ImportError:
 FAILED = "failed"
 WOULD_ORDER = "would_order"
 
+# What became of a certificate's ``replaces`` (the ``replaces_status`` result).
+REPLACES_SENT = "sent"
+REPLACES_UNSUPPORTED = "unsupported"
+REPLACES_DROPPED = "dropped"
+
+ALREADY_REPLACED = "urn:ietf:params:acme:error:alreadyReplaced"
+# Problem types that never mean "the CA did not like replaces", whatever their detail says.
+_NOT_ABOUT_REPLACES = ("badNonce", "rateLimited", "serverInternal", "unauthorized", "accountDoesNotExist")
+
 
 def order_result(spec: CertSpec, **fields) -> dict:
     """One entry of the ``orders`` return value."""
@@ -56,10 +84,74 @@ def order_result(spec: CertSpec, **fields) -> dict:
         "order_url": None,
         "status": None,
         "resumed": False,
+        "replaces": None,
+        "replaces_status": None,
+        "notes": [],
         "records": [],
     }
     result.update(fields)
     return result
+
+
+class JsonBody:
+    """A request payload given as plain JSON, for what ``messages.NewOrder`` cannot express.
+
+    The library's network signs whatever has ``json_dumps``.
+    """
+
+    def __init__(self, body: dict) -> None:
+        self.body = body
+
+    def json_dumps(self, **kwargs) -> str:
+        return json.dumps(self.body, **kwargs)
+
+
+def new_order_body(spec: CertSpec, replaces: str | None = None) -> dict:
+    """The newOrder payload: identifiers, and ``profile`` and ``replaces`` when given."""
+    body = {"identifiers": [{"type": "dns", "value": name} for name in spec.names]}
+    if spec.profile:
+        body["profile"] = spec.profile
+    if replaces:
+        body["replaces"] = replaces
+    return body
+
+
+def profile_problem(spec: CertSpec, offered: dict | None, directory_url: str) -> dict | None:
+    """Why the certificate's profile cannot be ordered from this CA, or None when it can (or has none)."""
+    if not spec.profile:
+        return None
+    if not offered:
+        return local_problem(
+            "certificate %r: field 'profile' value %r cannot be requested: the CA at %s offers no profiles "
+            "(its directory has no meta.profiles); remove the profile for this CA"
+            % (spec.name, spec.profile, directory_url)
+        )
+    if spec.profile not in offered:
+        return local_problem(
+            "certificate %r: field 'profile' value %r is not offered by the CA at %s; it offers: %s"
+            % (spec.name, spec.profile, directory_url, ", ".join(sorted(offered)))
+        )
+    return None
+
+
+def refused_for_replaces(error) -> bool:
+    """Whether a newOrder that carried ``replaces`` was refused because of it.
+
+    ``alreadyReplaced`` says so (RFC 9773 section 5); some CAs answer
+    ``malformed`` or ``conflict`` with a detail about the replaced
+    certificate instead (unknown to them, not this account's, ...). A bare
+    409 without a problem document (the library's ConflictError) counts too.
+    """
+    if HAS_ACME and isinstance(error, acme_errors.ConflictError):
+        return True
+    if not (HAS_ACME and isinstance(error, messages.Error)):
+        return False
+    kind = str(error.typ or "")
+    if kind == ALREADY_REPLACED or kind.endswith(":alreadyReplaced"):
+        return True
+    if kind.rsplit(":", 1)[-1] in _NOT_ABOUT_REPLACES:
+        return False
+    return "replace" in (error.detail or "").lower()
 
 
 def fetch_order(session: AcmeSession, url: str):
@@ -72,22 +164,43 @@ def fetch_authorizations(session: AcmeSession, order) -> list:
     return [messages.Authorization.from_json(session.post_as_get(url).json()) for url in order.authorizations]
 
 
-def create_order(session: AcmeSession, spec: CertSpec):
-    """POST newOrder for the certificate's names; returns ``(order_url, order)``.
-
-    The order is built from the names directly instead of from a CSR: the
-    real key and CSR are only made at finalize time, so a key never exists
-    for an order that is never finalized.
-    """
-    identifiers = [messages.Identifier(typ=messages.IDENTIFIER_FQDN, value=name) for name in spec.names]
-    fields = {"identifiers": identifiers}
-    if spec.profile:
-        fields["profile"] = spec.profile
-    response = session.post(session.directory["newOrder"], messages.NewOrder(**fields))
+def _post_new_order(session: AcmeSession, spec: CertSpec, replaces: str | None):
+    response = session.post(session.directory["newOrder"], JsonBody(new_order_body(spec, replaces)))
     url = response.headers.get("Location")
     if not url:
         raise CertificateFailure({"type": "about:blank", "detail": "the CA returned a new order without a URL"})
     return url, messages.Order.from_json(response.json())
+
+
+def create_order(session: AcmeSession, spec: CertSpec):
+    """POST newOrder for the certificate's names; returns ``(order_url, order, replaces, replaces_status, notes)``.
+
+    The order is built from the names directly instead of from a CSR: the
+    real key and CSR are only made at finalize time, so a key never exists
+    for an order that is never finalized. ``replaces`` is the ARI id the
+    order was accepted with (or None), ``replaces_status`` what became of the
+    certificate's ``replaces`` (None when it has none).
+    """
+    if not spec.replaces:
+        url, order = _post_new_order(session, spec, None)
+        return url, order, None, None, []
+    if not renewal_info_url(session.directory):
+        note = "replaces %s not sent: the CA's directory has no renewalInfo (no ARI)" % spec.replaces
+        url, order = _post_new_order(session, spec, None)
+        return url, order, None, REPLACES_UNSUPPORTED, [note]
+    try:
+        url, order = _post_new_order(session, spec, spec.replaces)
+    except (messages.Error, acme_errors.ConflictError) as error:
+        if not refused_for_replaces(error):
+            raise
+        if isinstance(error, messages.Error):
+            why = problem_text({"type": error.typ, "detail": error.detail})
+        else:
+            why = "HTTP 409 Conflict"
+        note = "the CA refused replaces %s (%s); ordered again without replaces" % (spec.replaces, why)
+        url, order = _post_new_order(session, spec, None)
+        return url, order, None, REPLACES_DROPPED, [note]
+    return url, order, spec.replaces, REPLACES_SENT, []
 
 
 def order_is_gone(exc: Exception) -> bool:
@@ -125,9 +238,18 @@ def order_certificate(session: AcmeSession, spec: CertSpec, state_dir: str) -> d
     resumed = _resume(session, spec, state_dir)
     if resumed:
         url, order = resumed
+        saved = load_saved_order(state_dir, spec.name) or {}
+        replaces, replaces_status, notes = saved.get("replaces"), saved.get("replaces_status"), []
     else:
-        url, order = create_order(session, spec)
-        save_order(state_dir, spec, url, session.settings.directory_url)
+        url, order, replaces, replaces_status, notes = create_order(session, spec)
+        save_order(state_dir, spec, url, session.settings.directory_url, replaces, replaces_status)
+    common = {
+        "order_url": url,
+        "resumed": bool(resumed),
+        "replaces": replaces,
+        "replaces_status": replaces_status,
+        "notes": notes,
+    }
     try:
         pairs = []
         for authz in fetch_authorizations(session, order):
@@ -135,19 +257,30 @@ def order_certificate(session: AcmeSession, spec: CertSpec, state_dir: str) -> d
     except CertificateFailure as failure:
         # An authorization that can no longer become valid dooms the order.
         delete_saved_order(state_dir, spec.name)
-        return order_result(spec, order_url=url, status=FAILED, resumed=bool(resumed), error=failure.problem)
+        return order_result(spec, status=FAILED, error=failure.problem, **common)
     except Exception as exc:  # noqa: BLE001 - the order exists; report its URL with the error
-        return order_result(spec, order_url=url, status=FAILED, resumed=bool(resumed), error=exception_problem(exc))
-    return order_result(
-        spec, order_url=url, status=order.status.name, resumed=bool(resumed), records=group_records(pairs)
-    )
+        return order_result(spec, status=FAILED, error=exception_problem(exc), **common)
+    return order_result(spec, status=order.status.name, records=group_records(pairs), **common)
 
 
 def order_all(session: AcmeSession, specs: list[CertSpec], state_dir: str) -> list[dict]:
-    """Order every certificate concurrently; each failure stays with its certificate."""
+    """Order every certificate concurrently; each failure stays with its certificate.
+
+    A certificate asking for a profile the CA does not offer fails before
+    its order is created (or a saved one resumed).
+    """
+    offered = offered_profiles(session.directory)
+    directory_url = session.settings.directory_url
+
+    def work(spec: CertSpec) -> dict:
+        problem = profile_problem(spec, offered, directory_url)
+        if problem:
+            return order_result(spec, status=FAILED, error=problem)
+        return order_certificate(session, spec, state_dir)
+
     return run_batch(
         specs,
-        lambda spec: order_certificate(session, spec, state_dir),
+        work,
         lambda spec, exc: order_result(spec, status=FAILED, error=exception_problem(exc)),
     )
 

@@ -19,6 +19,9 @@ from ansible_collections.certfleet.acme.plugins.module_utils.names import name_e
 # Certificate names become directory names under state_dir: no separators,
 # no leading dot (so ".acme" and ".." are impossible), and a sane length.
 CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# An ARI certificate identifier (RFC 9773 section 4.1): base64url of the
+# Authority Key Identifier, ".", base64url of the serial number, no padding.
+ARI_CERT_ID = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
 class SpecError(ValueError):
@@ -34,6 +37,7 @@ class CertSpec:
     key_type: str = DEFAULT_KEY_TYPE
     profile: str | None = None
     order_url: str | None = None
+    replaces: str | None = None
 
 
 def cert_dir(state_dir: str, name: str) -> str:
@@ -95,6 +99,18 @@ def _check_profile(index: int, item: dict) -> str | None:
     return profile
 
 
+def _check_replaces(index: int, item: dict) -> str | None:
+    replaces = item.get("replaces")
+    if replaces is None or replaces == "":
+        return None
+    if not isinstance(replaces, str) or not ARI_CERT_ID.match(replaces.strip()):
+        raise SpecError(
+            "%s: field 'replaces' value %r is not an ARI certificate id (base64url key identifier, '.', "
+            "base64url serial number, as cert_expiry_facts reports it)" % (_label(index, item), replaces)
+        )
+    return replaces.strip()
+
+
 def certificate_problems(index: int, item: dict) -> list[str]:
     """Every field of one certificate entry that is wrong, one message per field.
 
@@ -102,7 +118,7 @@ def certificate_problems(index: int, item: dict) -> list[str]:
     stop at the first (:func:`parse_certificates`).
     """
     problems = []
-    for check in (_check_name, _check_names, _check_key_type, _check_profile):
+    for check in (_check_name, _check_names, _check_key_type, _check_profile, _check_replaces):
         try:
             check(index, item)
         except SpecError as exc:
@@ -129,6 +145,7 @@ def parse_certificates(items) -> list[CertSpec]:
                 names=_check_names(index, item),
                 key_type=_check_key_type(index, item),
                 profile=_check_profile(index, item),
+                replaces=_check_replaces(index, item),
             )
         )
     return specs

@@ -19,6 +19,14 @@ description:
     V(pending) or V(ready).
   - The certificate list is checked completely before any request is sent; the first problem fails the module
     with a message naming the certificate, the field and the value.
+  - A certificate's O(certificates[].profile) is checked against the profiles the CA lists in its directory
+    (C(meta.profiles)) before its order is created; a profile the CA does not offer, or any profile when the CA
+    offers none, fails that certificate with a message naming the certificate, the field, the value and the
+    profiles the CA offers. The offered profiles are returned in RV(profiles).
+  - A certificate's O(certificates[].replaces) is sent in the new order only when the CA offers ACME Renewal
+    Information (C(renewalInfo) in its directory, RFC 9773). If the CA refuses it (C(alreadyReplaced), or another
+    error about C(replaces)), the order is sent once more without it, and RV(orders[].replaces_status) and
+    RV(orders[].notes) say so.
   - One certificate's failure does not stop the others. Failed certificates are returned with RV(orders[].status=failed)
     and RV(orders[].error); the module then fails, naming them, and still returns every order.
   - Use M(certfleet.acme.acme_finalize) with the returned RV(orders) once the RV(records) are published.
@@ -68,7 +76,20 @@ options:
         default: ec256
       profile:
         description:
-          - ACME certificate profile to request (draft-aaron-acme-profiles), for CAs that offer profiles.
+          - ACME certificate profile to request (draft-ietf-acme-profiles), for example V(classic), V(tlsserver) or
+            V(shortlived) at Let's Encrypt.
+          - Must be one of the profiles the CA lists in its directory (C(meta.profiles)); otherwise this certificate
+            fails before its order is created. Omit it for CAs that offer no profiles.
+        type: str
+      replaces:
+        description:
+          - The ARI certificate identifier (RFC 9773 section 4.1, C(base64url(AKI).base64url(serial))) of the
+            certificate this order renews, as M(certfleet.acme.cert_expiry_facts) reports it.
+          - Sent as C(replaces) in the new order when the CA offers ARI (C(renewalInfo) in its directory), so the
+            CA can relate the renewal to the old certificate (a renewal inside the suggested window is, at Let's
+            Encrypt, exempt from some rate limits). Not sent to a CA without ARI.
+          - When the CA refuses it, the order is retried once without it.
+          - Does not take part in resuming a saved order.
         type: str
   resolvers:
     description:
@@ -167,6 +188,28 @@ orders:
       type: bool
       returned: always
       sample: false
+    replaces:
+      description:
+        - The ARI certificate identifier the CA accepted as C(replaces) in this order; V(null) when none was
+          sent, the CA refused it, or in check mode.
+      type: str
+      returned: always
+      sample: aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE
+    replaces_status:
+      description:
+        - What became of O(certificates[].replaces). V(null) when the certificate has none (and in check mode).
+        - V(sent) when the order carries it, V(unsupported) when the CA has no C(renewalInfo) and it was not sent,
+          V(dropped) when the CA refused it and the order was created without it.
+        - A resumed order reports what happened when it was created.
+      type: str
+      returned: always
+      sample: sent
+    notes:
+      description: Remarks about this order, such as why C(replaces) was not sent or was dropped.
+      type: list
+      elements: str
+      returned: always
+      sample: ["the CA refused replaces aYhb.AIdl (alreadyReplaced: certificate already replaced); ordered again without replaces"]
     records:
       description:
         - The TXT records this order needs, one per owner name with all its values.
@@ -200,6 +243,13 @@ delegations:
   returned: always
   type: dict
   sample: {_acme-challenge.www.example.org: www.validation.example.net}
+profiles:
+  description:
+    - The certificate profiles the CA offers (C(meta.profiles) of its directory), profile name mapped to its
+      description. Empty when the CA lists none, and in check mode (the CA is not contacted).
+  returned: always
+  type: dict
+  sample: {classic: "The same profile you're accustomed to", shortlived: "A short-lived certificate profile"}
 records:
   description: All records of all orders merged by owner name, ready for M(certfleet.acme.dns_txt_record).
   returned: always
@@ -227,10 +277,15 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import
     open_session,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_challenges import merge_records
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings, acme_argument_spec
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import (
+    AcmeSettings,
+    acme_argument_spec,
+    offered_profiles,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_deps import require_libraries
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import (
     FAILED,
+    REPLACES_DROPPED,
     order_all,
     planned_orders,
 )
@@ -256,6 +311,7 @@ def main():
             "names": {"type": "list", "elements": "str", "required": True},
             "key_type": {"type": "str", "default": "ec256"},
             "profile": {"type": "str"},
+            "replaces": {"type": "str"},
         },
     }
     argument_spec["resolvers"] = {"type": "list", "elements": "str", "default": []}
@@ -272,7 +328,7 @@ def main():
     settings = AcmeSettings.from_params(module.params)
 
     if not specs:
-        module.exit_json(changed=False, orders=[], records=[], delegations={})
+        module.exit_json(changed=False, orders=[], records=[], delegations={}, profiles={})
     try:
         targets = plan_delegation(
             specs, module.params["resolvers"], module.params["zones"], module.params["follow_cnames"]
@@ -286,7 +342,7 @@ def main():
         except AccountError as exc:
             module.fail_json(msg=str(exc))
         orders = planned_orders(specs, settings.state_dir, settings.directory_url)
-        module.exit_json(changed=True, orders=orders, records=[], delegations=delegations)
+        module.exit_json(changed=True, orders=orders, records=[], delegations=delegations, profiles={})
 
     try:
         session = open_session(settings)
@@ -296,9 +352,13 @@ def main():
         detail = problem_text(exception_problem(exc))
         module.fail_json(msg="cannot use the ACME account at %s: %s" % (settings.directory_url, detail))
 
+    profiles = offered_profiles(session.directory) or {}
     orders = order_all(session, specs, settings.state_dir)
     for order in orders:
         order["records"] = delegate_records(order["records"], targets)
+        if order.get("replaces_status") == REPLACES_DROPPED:
+            for note in order["notes"]:
+                module.warn("certificate %r: %s" % (order["name"], note))
     records = merge_records(order["records"] for order in orders)
     changed = any(order["order_url"] for order in orders)
     failed = [order for order in orders if order["status"] == FAILED]
@@ -310,8 +370,9 @@ def main():
             orders=orders,
             records=records,
             delegations=delegations,
+            profiles=profiles,
         )
-    module.exit_json(changed=changed, orders=orders, records=records, delegations=delegations)
+    module.exit_json(changed=changed, orders=orders, records=records, delegations=delegations, profiles=profiles)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ description:
     C(fullchain.pem) and C(cert.json). All files are staged completely before any live file is replaced, and
     C(cert.pem) is replaced last, so an interrupted run leaves the certificate due for renewal instead of a
     mismatched key and certificate that looks finished.
+  - With O(preferred_chain), the chain that leads to the named root is kept when the CA offers several
+    (RFC 8555 section 7.4.2 alternate links).
   - Deletes C(order.json) after issuance, and also when the order became invalid (the next run then starts a new
     order). An order that timed out is kept so the next run can resume it.
   - One certificate's failure does not stop the others. The module fails, naming the failed certificates, and
@@ -54,6 +56,18 @@ options:
       - Deadline in seconds per order for validation, finalization and download together.
     type: int
     default: 120
+  preferred_chain:
+    description:
+      - Common name of the root (or topmost intermediate) the written chain should lead to, for CAs that offer
+        alternate chains (C(Link) with C(rel="alternate") on the certificate, RFC 8555 section 7.4.2), for example
+        V(ISRG Root X1) (role variable C(letsencrypt_dns_preferred_chain)).
+      - A chain matches when the issuer common name of its topmost certificate, or that certificate's own common
+        name, equals this value exactly.
+      - The default chain is kept when it matches; otherwise the alternates are fetched in the CA's order and the
+        first that matches is written. When none matches, the default chain is written and a warning is returned in
+        RV(certificates[].warnings) (and shown as a task warning).
+      - Not set means the CA's default chain.
+    type: str
 notes:
   - The private key is never returned or logged; only its path is.
 seealso:
@@ -126,6 +140,19 @@ certificates:
       type: str
       returned: always
       sample: ec256
+    chain_issuer:
+      description:
+        - Common name of the issuer of the topmost certificate of the chain written (the root the chain leads to);
+          V(null) unless issued.
+      type: str
+      returned: always
+      sample: ISRG Root X1
+    warnings:
+      description: Warnings about this certificate, such as no chain matching O(preferred_chain).
+      type: list
+      elements: str
+      returned: always
+      sample: []
     paths:
       description: Where the files of this certificate are (written only when issued).
       type: dict
@@ -183,6 +210,7 @@ def main():
     argument_spec = acme_argument_spec()
     argument_spec["orders"] = {"type": "list", "elements": "dict", "required": True}
     argument_spec["timeout"] = {"type": "int", "default": 120}
+    argument_spec["preferred_chain"] = {"type": "str"}
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     require_libraries(module)
     try:
@@ -205,7 +233,12 @@ def main():
         detail = problem_text(exception_problem(exc))
         module.fail_json(msg="cannot use the ACME account at %s: %s" % (settings.directory_url, detail))
 
-    certificates = finalize_all(session, specs, settings.state_dir, module.params["timeout"])
+    certificates = finalize_all(
+        session, specs, settings.state_dir, module.params["timeout"], module.params["preferred_chain"]
+    )
+    for cert in certificates:
+        for warning in cert.get("warnings") or []:
+            module.warn("certificate %r: %s" % (cert["name"], warning))
     changed = any(cert["status"] == ISSUED for cert in certificates)
     failed = [cert for cert in certificates if cert["status"] == FAILED]
     if failed:

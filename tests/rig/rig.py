@@ -525,19 +525,29 @@ def _pdns_api_ready(api_url: str, api_key: str) -> bool:
         return False
 
 
-def _pebble_conf(cert: Path, key: Path, pebble_ip: str) -> str:
+def _pebble_conf(
+    cert: Path,
+    key: Path,
+    pebble_ip: str,
+    acme_port: int = ACME_PORT,
+    management_port: int = MANAGEMENT_PORT,
+    eab_keys: dict[str, str] | None = None,
+    eab_required: bool = False,
+) -> str:
     config = {
         "pebble": {
-            "listenAddress": f"{pebble_ip}:{ACME_PORT}",
-            "managementListenAddress": f"{pebble_ip}:{MANAGEMENT_PORT}",
+            "listenAddress": f"{pebble_ip}:{acme_port}",
+            "managementListenAddress": f"{pebble_ip}:{management_port}",
             "certificate": str(cert),
             "privateKey": str(key),
             "httpPort": 5002,
             "tlsPort": 5001,
             "ocspResponderURL": "",
-            "externalAccountBindingRequired": False,
+            "externalAccountBindingRequired": eab_required,
         }
     }
+    if eab_keys:
+        config["pebble"]["externalAccountMACKeys"] = dict(eab_keys)
     return json.dumps(config, indent=2) + "\n"
 
 
@@ -816,7 +826,9 @@ def notify_relay(listen: str, targets: list[str], delay: float) -> None:
         sock.settimeout(min(max(next_due - now, 0.0), 1.0))
         try:
             packet, (source, port) = sock.recvfrom(65535)
-        except socket.timeout:
+        except (socket.timeout, BlockingIOError):
+            # A timeout of 0 (a NOTIFY already due) makes the socket non-blocking:
+            # an empty queue then raises BlockingIOError instead of a timeout.
             packet = b""
         if len(packet) >= 12:
             query_id, flags = struct.unpack("!2H", packet[:4])
@@ -1072,11 +1084,87 @@ def status(state_dir: str | os.PathLike | None = None) -> dict[str, dict]:
     return {name: {"pid": entry["pid"], "alive": _alive(entry)} for name, entry in pids.items()}
 
 
-def pebble_root(info: dict) -> str:
-    """Download Pebble's current root certificate (PEM) from its management interface."""
-    url = info["pebble_management"].rstrip("/") + "/roots/0"
+def pebble_root(info: dict, index: int = 0) -> str:
+    """Download one of Pebble's root certificates (PEM) from its management interface.
+
+    ``index`` 0 is the root of the default chain; with ``PEBBLE_ALTERNATE_ROOTS``
+    set to N, roots 1..N sign the alternate chains.
+    """
+    url = info["pebble_management"].rstrip("/") + f"/roots/{int(index)}"
     with _https_opener(info["ca_bundle"]).open(url, timeout=10) as response:
         return response.read().decode("ascii")
+
+
+def _free_port(address: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
+
+
+def start_pebble(
+    state_dir: str | os.PathLike,
+    *,
+    address: str,
+    resolver: str,
+    acme_port: int = 0,
+    management_port: int = 0,
+    eab_keys: dict[str, str] | None = None,
+    eab_required: bool = False,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> dict:
+    """Start one more Pebble, apart from any rig, in its own ``state_dir``; return its info.
+
+    For tests that need a Pebble set up differently from the rig's (External
+    Account Binding, alternate roots): it listens on ``address`` (any
+    127.0.0.0/8 address; Pebble binds it without it being on ``lo``), on
+    ``acme_port`` and ``management_port`` (0: free ports), asks ``resolver``
+    for DNS-01, and has a listener CA of its own (``<state_dir>/tls/ca.pem``).
+    ``eab_keys`` (key id: base64url MAC key) and ``eab_required`` go to
+    Pebble's ``externalAccountMACKeys`` and ``externalAccountBindingRequired``;
+    ``env`` adds environment variables such as ``PEBBLE_ALTERNATE_ROOTS``.
+    ``down(state_dir)`` stops it. Returns ``dir``, ``acme_directory``,
+    ``ca_bundle``, ``pebble_management`` and ``pid``.
+    """
+    state = _state_dir(state_dir)
+    if _load_pids(state):
+        down(state)
+    if not os.access(PEBBLE, os.X_OK):
+        raise RigError(f"{PEBBLE} is missing; run: bash scripts/install-system-deps.sh")
+    acme_port = acme_port or _free_port(address)
+    management_port = management_port or _free_port(address)
+    for port in (acme_port, management_port):
+        if not _port_free(address, port, socket.SOCK_STREAM):
+            raise RigAddressInUse(f"{address}:{port}/tcp is in use, cannot start Pebble in {state}")
+    state.mkdir(parents=True, exist_ok=True)
+    ca_bundle, listener_cert, listener_key = _listener_tls(state, address)
+    shutil.rmtree(state / "pebble", ignore_errors=True)
+    (state / "pebble").mkdir()
+    (state / "pebble.log").unlink(missing_ok=True)
+    config = state / "pebble" / "pebble-config.json"
+    conf = _pebble_conf(listener_cert, listener_key, address, acme_port, management_port, eab_keys, eab_required)
+    _write(config, conf, 0o600)
+    pebble_env = {key: value for key, value in os.environ.items() if not key.startswith("PEBBLE_")}
+    pebble_env["PEBBLE_VA_NOSLEEP"] = "1"
+    pebble_env.update(env or {})
+    acme_directory = f"https://{address}:{acme_port}/dir"
+    argv = [PEBBLE, "-config", str(config), "-dnsserver", f"{resolver}:53"]
+    pids = {"pebble": _start(state, "pebble", argv, state / "pebble", pebble_env)}
+    _save_pids(state, pids)
+    try:
+        _wait(state, pids, {"pebble": lambda: _pebble_ready(acme_directory, ca_bundle)}, time.monotonic() + timeout)
+    except BaseException:
+        down(state)
+        raise
+    result = {
+        "dir": str(state),
+        "acme_directory": acme_directory,
+        "ca_bundle": str(ca_bundle),
+        "pebble_management": f"https://{address}:{management_port}",
+        "pid": pids["pebble"]["pid"],
+    }
+    _write(state / "pebble.json", json.dumps(result, indent=2) + "\n")
+    return result
 
 
 # --------------------------------------------------------------------------

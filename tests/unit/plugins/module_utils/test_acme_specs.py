@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import (
     CertSpec,
     SpecError,
+    certificate_problems,
     parse_certificates,
     parse_orders,
 )
@@ -51,6 +52,14 @@ def test_valid_certificates_are_normalized():
             [{"name": "www", "names": ["a.test"]}, {"name": "www", "names": ["b.test"]}],
             "certificate 'www': field 'name' value 'www' is used by two certificates",
         ),
+        (
+            [{"name": "www", "names": ["a.test"], "replaces": "no-dot-here"}],
+            "certificate 'www': field 'replaces' value 'no-dot-here' is not an ARI certificate id",
+        ),
+        (
+            [{"name": "www", "names": ["a.test"], "replaces": "aYhb+a4d.AIdl="}],
+            "field 'replaces' value 'aYhb+a4d.AIdl=' is not an ARI certificate id",
+        ),
     ],
 )
 def test_problems_name_certificate_field_and_value(items, message):
@@ -75,3 +84,14 @@ def test_orders_keep_url_and_ignore_other_keys():
     )
     assert specs[0] == CertSpec(name="www", names=("a.test",), key_type="ec384", order_url="https://ca/o/1")
     assert specs[1].order_url is None
+
+
+def test_replaces_is_kept_and_reported_by_certificate_problems():
+    ident = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+    spec = parse_certificates([{"name": "www", "names": ["a.test"], "replaces": ident}])[0]
+    assert spec.replaces == ident
+    assert parse_certificates([{"name": "www", "names": ["a.test"], "replaces": ""}])[0].replaces is None
+    assert certificate_problems(0, {"name": "www", "names": ["a.test"], "replaces": 5}) == [
+        "certificate 'www': field 'replaces' value 5 is not an ARI certificate id (base64url key identifier, "
+        "'.', base64url serial number, as cert_expiry_facts reports it)"
+    ]

@@ -1,0 +1,420 @@
+#!/usr/bin/python
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Summarize a renewal run, write the JSON report and alert by e-mail and webhook."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: renewal_report
+short_description: Report a renewal run as a table and a JSON file, and alert when certificates need attention
+version_added: 0.1.0
+description:
+  - Turns the results of one run of the C(letsencrypt_dns) role into one row per certificate with its action
+    (V(issued), V(renewed), V(failed), V(skipped) when not due, V(would_issue) in check mode, V(not_deployed)),
+    the days left, the reason it was due and the result or the error.
+  - Returns the rows as a fixed-width table (RV(table), RV(table_lines)), writes the whole report as JSON to
+    O(path) (atomically, mode 0640), and sends alerts when a certificate failed or was not deployed, when a
+    certificate has fewer than O(alert_days) days left, or when the run stopped with an error.
+  - Alerts go to every configured notifier, by e-mail (O(email), SMTP) and to a webhook (O(webhook), a JSON POST
+    whose C(text) field suits Slack or Mattermost incoming webhooks). Nothing is sent when nothing needs attention.
+  - A notifier that fails is a warning and makes the task fail, but only after the report file was written and
+    every other notifier was tried, so a run that cannot tell anyone never looks green.
+  - The SMTP password and the webhook URL and header values are never shown.
+  - Failed certificates do not make this module fail; the role fails after it, naming them.
+author:
+  - certfleet.acme contributors (@certfleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Builds the rows and the table and selects the alerts; writes no file and sends nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  certificates:
+    description:
+      - The certificates of the run, as in C(letsencrypt_dns_certificates); one row each, in this order.
+      - Only the C(name) of each entry is used. Entries that are not mappings with a C(name) are ignored, so a run
+        whose input was refused can still be reported.
+    type: list
+    elements: raw
+    required: true
+  expiry:
+    description:
+      - The C(certificates) result of M(certfleet.acme.cert_expiry_facts), keyed by certificate name.
+      - A certificate without an entry here was not checked (the run stopped first).
+    type: dict
+    default: {}
+  orders:
+    description: The C(orders) result of M(certfleet.acme.acme_dns01_order).
+    type: list
+    elements: dict
+    default: []
+  finalized:
+    description: The C(certificates) result of M(certfleet.acme.acme_finalize).
+    type: list
+    elements: dict
+    default: []
+  failures:
+    description:
+      - One entry per failed certificate, as the filter C(certfleet.acme.run_failures) returns them, with C(name),
+        C(stage) and C(error) (a message or an ACME problem document).
+      - Entries with C(stage=deploy) (and optionally C(host)) make the certificate V(not_deployed).
+    type: list
+    elements: dict
+    default: []
+  errors:
+    description:
+      - Run-level errors, for example the message of a task that stopped the run. Each one is an alert, and every
+        due certificate that was not issued is V(failed) with the first of them as the cause.
+    type: list
+    elements: str
+    default: []
+  alert_days:
+    description: Alert for every certificate with fewer than this many days left after the run.
+    type: int
+    default: 14
+  path:
+    description:
+      - File to write the JSON report to, atomically (temporary file and rename) with mode 0640. Its directory is
+        created when missing.
+      - Unset means no file.
+    type: path
+  run_id:
+    description: An identifier of the run (the role passes the one of its state directory lock), copied to the report.
+    type: str
+  state_dir:
+    description: The state directory of the run, copied to the report.
+    type: path
+  email:
+    description:
+      - Send alerts by e-mail through SMTP. Unset means no e-mail.
+      - O(email.ssl) and O(email.starttls) are mutually exclusive.
+    type: dict
+    suboptions:
+      host:
+        description: SMTP server.
+        type: str
+        required: true
+      port:
+        description: SMTP port.
+        type: int
+        default: 25
+      from:
+        description: Sender address.
+        type: str
+        required: true
+      to:
+        description: Recipient addresses.
+        type: list
+        elements: str
+        required: true
+      starttls:
+        description: Upgrade the connection with STARTTLS (certificate and host name verified).
+        type: bool
+        default: false
+      ssl:
+        description: Connect with implicit TLS (SMTPS, usually port 465; certificate and host name verified).
+        type: bool
+        default: false
+      username:
+        description: Log in with this user name. Unset means no login.
+        type: str
+      password:
+        description: Password for O(email.username).
+        type: str
+      subject_prefix:
+        description: Text put before the subject.
+        type: str
+        default: "[certfleet]"
+      timeout:
+        description: Seconds for connecting and for each SMTP command.
+        type: int
+        default: 30
+  webhook:
+    description:
+      - Send alerts as a JSON POST. The body has C(text), a short human summary (what Slack and Mattermost incoming
+        webhooks show), and C(report), the whole report. Unset means no webhook.
+      - Any answer outside 2xx is a failure.
+    type: dict
+    suboptions:
+      url:
+        description: The URL to POST to. Treated as a secret (incoming-webhook URLs hold a token); messages name only
+          its scheme and host.
+        type: str
+        required: true
+      headers:
+        description: Extra HTTP headers, for example C(Authorization). Their values are secrets.
+        type: dict
+        default: {}
+      timeout:
+        description: Seconds for the request.
+        type: int
+        default: 10
+      validate_certs:
+        description: Verify the server's certificate for an C(https) URL.
+        type: bool
+        default: true
+seealso:
+  - module: certfleet.acme.cert_expiry_facts
+  - module: certfleet.acme.acme_finalize
+"""
+
+EXAMPLES = r"""
+- name: Report the run, write the JSON file and alert
+  certfleet.acme.renewal_report:
+    certificates: "{{ letsencrypt_dns_certificates }}"
+    expiry: "{{ expiry.certificates }}"
+    orders: "{{ ordered.orders | default([]) }}"
+    finalized: "{{ finalized.certificates | default([]) }}"
+    failures: "{{ ordered.orders | default([]) | certfleet.acme.run_failures(waited | default({}), finalized | default({})) }}"
+    path: /var/log/certfleet/last-run.json
+    alert_days: 14
+    email:
+      host: smtp.example.com
+      port: 587
+      starttls: true
+      username: certfleet
+      password: "{{ vault_smtp_password }}"
+      from: certfleet@example.com
+      to: [ops@example.com]
+    webhook:
+      url: "{{ vault_mattermost_webhook_url }}"
+  register: report
+
+- name: Show the table
+  ansible.builtin.debug:
+    msg: "{{ report.table_lines }}"
+"""
+
+RETURN = r"""
+report:
+  description: The whole report, as written to O(path).
+  returned: always
+  type: dict
+  contains:
+    version:
+      description: Format version of the report, V(1).
+      type: int
+    generated:
+      description: When the report was made, ISO 8601 in UTC.
+      type: str
+    host:
+      description: The host the report was made on (the controller).
+      type: str
+    run_id:
+      description: O(run_id), when given.
+      type: str
+    state_dir:
+      description: O(state_dir), when given.
+      type: str
+    check_mode:
+      description: Whether the run was in check mode.
+      type: bool
+    alert_days:
+      description: O(alert_days).
+      type: int
+    ok:
+      description: Whether no certificate failed or was left undeployed and the run had no error.
+      type: bool
+    summary:
+      description: How many rows have each action (V(issued), V(renewed), V(failed), V(not_deployed),
+        V(would_issue), V(skipped)), and the number of V(alerts).
+      type: dict
+    certificates:
+      description: One row per certificate.
+      type: list
+      elements: dict
+      contains:
+        certificate:
+          description: The certificate name.
+          type: str
+        action:
+          description: V(issued), V(renewed), V(failed), V(skipped) (not due), V(would_issue) (check mode) or
+            V(not_deployed).
+          type: str
+        days_left:
+          description: Whole days of validity left after the run (of the new certificate once issued); V(null)
+            when there is no certificate.
+          type: int
+        not_after:
+          description: End of validity, ISO 8601 in UTC; V(null) when there is no certificate.
+          type: str
+        reason:
+          description: Why it was due (V(missing), V(expiring), V(names_changed), ...), or V(not due).
+          type: str
+        stage:
+          description: Where it failed (V(order), V(publish), V(propagation), V(finalize), V(deploy), V(run)).
+          type: str
+        result:
+          description: What was done, for example the new serial and end of validity.
+          type: str
+        error:
+          description: Why it failed.
+          type: str
+    alerts:
+      description: The same as RV(alerts).
+      type: list
+      elements: dict
+    errors:
+      description: O(errors).
+      type: list
+      elements: str
+alerts:
+  description: What needs attention; sent to the notifiers unless empty (and not in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    certificate:
+      description: The certificate, V(null) for a run error.
+      type: str
+    kind:
+      description: V(failed), V(not_deployed), V(expiring) or V(error).
+      type: str
+    days_left:
+      description: Days left, V(null) when there is no certificate.
+      type: int
+    message:
+      description: One line for a person.
+      type: str
+  sample:
+    - certificate: www
+      kind: failed
+      days_left: 9
+      message: "www failed (9 days left): publish: provider 'bind' record '_acme-challenge.www.example.com': REFUSED"
+table:
+  description: The fixed-width table with a summary line, as one string.
+  returned: always
+  type: str
+table_lines:
+  description: RV(table) as a list of lines, for ansible.builtin.debug.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "CERTIFICATE  ACTION  DAYS  REASON   RESULT / ERROR"
+    - "www          issued    89  missing  serial 3f2a..., valid until 2025-06-01T12:00:00Z"
+    - ""
+    - "1 certificate: 1 issued"
+path:
+  description: The report file written, V(null) when none was (no O(path), or check mode).
+  returned: always
+  type: str
+notified:
+  description: Per notifier (V(email), V(webhook)) that was tried, whether it was sent and the error.
+  returned: always
+  type: dict
+  sample: {email: {sent: true, error: null}, webhook: {sent: false, error: "POST to https://hooks.example.com failed: HTTP 500"}}
+"""
+
+import socket
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.certfleet.acme.plugins.module_utils.files import atomic_write_json
+from ansible_collections.certfleet.acme.plugins.module_utils.report import (
+    build_report,
+    notify,
+    summary_line,
+    table_lines,
+)
+
+REPORT_MODE = 0o640
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            certificates=dict(type="list", elements="raw", required=True),
+            expiry=dict(type="dict", default={}),
+            orders=dict(type="list", elements="dict", default=[]),
+            finalized=dict(type="list", elements="dict", default=[]),
+            failures=dict(type="list", elements="dict", default=[]),
+            errors=dict(type="list", elements="str", default=[]),
+            alert_days=dict(type="int", default=14),
+            path=dict(type="path"),
+            run_id=dict(type="str"),
+            state_dir=dict(type="path"),
+            email=dict(
+                type="dict",
+                options={
+                    "host": dict(type="str", required=True),
+                    "port": dict(type="int", default=25),
+                    "from": dict(type="str", required=True),
+                    "to": dict(type="list", elements="str", required=True),
+                    "starttls": dict(type="bool", default=False),
+                    "ssl": dict(type="bool", default=False),
+                    "username": dict(type="str"),
+                    "password": dict(type="str", no_log=True),
+                    "subject_prefix": dict(type="str", default="[certfleet]"),
+                    "timeout": dict(type="int", default=30),
+                },
+                mutually_exclusive=[("ssl", "starttls")],
+            ),
+            webhook=dict(
+                type="dict",
+                options=dict(
+                    url=dict(type="str", required=True, no_log=True),
+                    headers=dict(type="dict", default={}, no_log=True),
+                    timeout=dict(type="int", default=10),
+                    validate_certs=dict(type="bool", default=True),
+                ),
+            ),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    report = build_report(
+        params["certificates"],
+        expiry=params["expiry"],
+        orders=params["orders"],
+        finalized=params["finalized"],
+        failures=params["failures"],
+        errors=params["errors"],
+        check_mode=module.check_mode,
+        alert_days=params["alert_days"],
+        run={"host": socket.gethostname(), "run_id": params["run_id"], "state_dir": params["state_dir"]},
+    )
+    lines = table_lines(report["certificates"]) + ["", summary_line(report)]
+    result = dict(
+        changed=False,
+        report=report,
+        alerts=report["alerts"],
+        table="\n".join(lines) + "\n",
+        table_lines=lines,
+        path=None,
+        notified={},
+    )
+    if module.check_mode:
+        module.exit_json(**result)
+
+    problems = []
+    if params["path"]:
+        try:
+            atomic_write_json(params["path"], report, mode=REPORT_MODE)
+            result.update(changed=True, path=params["path"])
+        except OSError as exc:
+            problems.append("cannot write the report to %s: %s" % (params["path"], exc))
+
+    if report["alerts"] and (params["email"] or params["webhook"]):
+        result["notified"] = notify(report, params["email"], params["webhook"], lines)
+        for name, outcome in sorted(result["notified"].items()):
+            if outcome["sent"]:
+                result["changed"] = True
+            else:
+                problems.append("%s alert not sent: %s" % (name, outcome["error"]))
+
+    if problems:
+        for problem in problems:
+            module.warn(problem)
+        module.fail_json(msg="the run report could not reach everyone: %s" % "; ".join(problems), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -56,6 +56,7 @@ _value:
 
 from ansible_collections.certfleet.acme.plugins.module_utils.certificate_plan import (
     certificate_errors,
+    due_certificates,
     propagated_orders,
     published_records,
     record_errors,
@@ -75,4 +76,5 @@ class FilterModule:
             "record_errors": record_errors,
             "run_failures": run_failures,
             "certificate_defaults": with_defaults,
+            "due_certificates": due_certificates,
         }

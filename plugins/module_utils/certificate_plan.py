@@ -103,6 +103,31 @@ def with_defaults(certificates, key_type: str = "ec256") -> list[dict]:
     return result
 
 
+ORDER_FIELDS = ("name", "names", "key_type", "profile")
+
+
+def due_certificates(certificates, expiry_result) -> list[dict]:
+    """The certificates cert_expiry_facts found due, shaped for acme_dns01_order.
+
+    Settings only the expiry check uses (``force``, ``endpoint``) are dropped,
+    and the ARI id of the certificate being replaced is added, so the CA can
+    link the renewal to its predecessor.
+    """
+    result = expiry_result or {}
+    due = set(result.get("due") or [])
+    facts = result.get("certificates") or (result.get("ansible_facts") or {}).get("cert_expiry") or {}
+    selected = []
+    for cert in certificates or []:
+        if cert.get("name") not in due:
+            continue
+        entry = {key: cert[key] for key in ORDER_FIELDS if cert.get(key) is not None}
+        replaces = (facts.get(cert["name"]) or {}).get("replaces")
+        if replaces:
+            entry["replaces"] = replaces
+        selected.append(entry)
+    return selected
+
+
 def record_errors(result) -> list[str]:
     """dns_txt_record's per-provider failures as lines naming provider, record and cause."""
     return [

@@ -131,3 +131,17 @@ def test_unpublished_order_is_neither_finalized_nor_silent():
 def test_record_errors_name_provider_and_record():
     assert plan.record_errors(PUBLISHED) == ["provider 'cloud' record '_acme-challenge.b.example.test': cloud: REFUSED"]
     assert plan.record_errors({}) == []
+
+
+def test_due_certificates_keep_order_fields_and_add_replaces():
+    certificates = [
+        {"name": "a", "names": ["a.example.test"], "key_type": "ec256", "force": True, "endpoint": {"host": "x"}},
+        {"name": "b", "names": ["b.example.test"], "key_type": "rsa2048", "profile": "tlsserver"},
+        {"name": "c", "names": ["c.example.test"], "key_type": "ec256"},
+    ]
+    expiry = {"due": ["a", "b"], "certificates": {"a": {"replaces": "aki.serial"}, "b": {"replaces": None}}}
+    assert plan.due_certificates(certificates, expiry) == [
+        {"name": "a", "names": ["a.example.test"], "key_type": "ec256", "replaces": "aki.serial"},
+        {"name": "b", "names": ["b.example.test"], "key_type": "rsa2048", "profile": "tlsserver"},
+    ]
+    assert plan.due_certificates(certificates, {}) == []

@@ -66,7 +66,8 @@ unit: collection
 	pytest -q tests/unit $(PYTEST_ARGS)
 
 integration: collection
-	pytest -q tests/integration $(PYTEST_ARGS)
+	@# Two workers, each with its own rig (slot): much of a test is waiting on DNS and ACME.
+	pytest -q -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)
 
 molecule: collection
 	@if [ -d extensions/molecule ] || [ -d molecule ]; then molecule test --all; else echo "molecule: no scenario yet"; fi

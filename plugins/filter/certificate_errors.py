@@ -56,6 +56,7 @@ _value:
 
 from ansible_collections.certfleet.acme.plugins.module_utils.certificate_plan import (
     certificate_errors,
+    deploy_failures,
     due_certificates,
     propagated_orders,
     published_records,
@@ -77,4 +78,5 @@ class FilterModule:
             "run_failures": run_failures,
             "certificate_defaults": with_defaults,
             "due_certificates": due_certificates,
+            "deploy_failures": deploy_failures,
         }

@@ -128,6 +128,28 @@ def due_certificates(certificates, expiry_result) -> list[dict]:
     return selected
 
 
+def deploy_failures(results, host: str) -> list[dict]:
+    """Failed items of a looped deploy task, as run_failures entries with stage ``deploy`` and the host.
+
+    The deploy task ignores its errors so that every host and certificate is
+    tried; this turns what failed into entries the report and the final
+    failure name.
+    """
+    failures = []
+    for item in (results or {}).get("results", []) or []:
+        if item.get("failed"):
+            entry = item.get("item") or {}
+            failures.append(
+                {
+                    "name": entry.get("cert"),
+                    "stage": "deploy",
+                    "host": host,
+                    "error": "%s on %s: %s" % (entry.get("type"), host, item.get("msg", "failed")),
+                }
+            )
+    return failures
+
+
 def record_errors(result) -> list[str]:
     """dns_txt_record's per-provider failures as lines naming provider, record and cause."""
     return [

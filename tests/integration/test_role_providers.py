@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import time
 
 import pytest
 from cryptography import x509
-from playbook_runner import role_vars, run_renew, txt_values
+from playbook_runner import role_vars, run_renew
+from test_role import assert_names_empty
 
 pytestmark = pytest.mark.rig
 
@@ -38,14 +38,7 @@ def servers_of(rig: dict, name: str) -> list[str]:
 
 def assert_no_challenge_values(rig: dict, certificates, lag: float = 30.0) -> None:
     """No value left on any server of either provider (secondaries get their NOTIFY lag)."""
-    left = {(server, name) for name in challenge_names(certificates) for server in servers_of(rig, name)}
-    deadline = time.monotonic() + lag
-    while left:
-        left = {(server, name) for server, name in left if txt_values(server, name)}
-        if left and time.monotonic() > deadline:
-            raise AssertionError("TXT values still served after %.0f s: %s" % (lag, sorted(left)))
-        if left:
-            time.sleep(0.5)
+    assert_names_empty(rig, challenge_names(certificates), lag, servers_of)
 
 
 @pytest.fixture(scope="module")

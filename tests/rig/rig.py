@@ -1026,32 +1026,29 @@ def up(
     return result
 
 
+def _signal_and_wait(running: dict, sig: int, seconds: float) -> dict:
+    """Send ``sig`` to every process in ``running``; return those still alive after ``seconds``."""
+    for entry in running.values():
+        try:
+            os.kill(entry["pid"], sig)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + seconds
+    while running and time.monotonic() < deadline:
+        running = {name: entry for name, entry in running.items() if _alive(entry)}
+        if running:
+            time.sleep(0.05)
+    return running
+
+
 def down(state_dir: str | os.PathLike | None = None) -> None:
     """Stop the processes this rig started (by their saved pids) and nothing else."""
     state = _state_dir(state_dir)
     pids = _load_pids(state)
     order = [name for name in reversed(PROCESSES) if name in pids] + [name for name in pids if name not in PROCESSES]
     running = {name: pids[name] for name in order if _alive(pids[name])}
-    for entry in running.values():
-        try:
-            os.kill(entry["pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 10
-    while running and time.monotonic() < deadline:
-        running = {name: entry for name, entry in running.items() if _alive(entry)}
-        if running:
-            time.sleep(0.05)
-    for entry in running.values():
-        try:
-            os.kill(entry["pid"], signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 5
-    while running and time.monotonic() < deadline:
-        running = {name: entry for name, entry in running.items() if _alive(entry)}
-        if running:
-            time.sleep(0.05)
+    running = _signal_and_wait(running, signal.SIGTERM, 10)
+    _signal_and_wait(running, signal.SIGKILL, 5)
     for entry in pids.values():
         child = _CHILDREN.pop(entry["pid"], None)
         if child is not None:

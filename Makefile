@@ -69,11 +69,17 @@ integration: collection
 	@# Two workers, each with its own rig (slot): much of a test is waiting on DNS and ACME.
 	pytest -q -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)
 
+# Every scenario in extensions/molecule, full test sequence; on this machine, no container engine
+# (the default scenario runs the role on localhost against the rig and a private nginx).
 molecule: collection
-	@if [ -d extensions/molecule ] || [ -d molecule ]; then molecule test --all; else echo "molecule: no scenario yet"; fi
+	molecule test --all
 
+# certbot, lego and the ansible package (community.crypto) are installed by the bench's own script,
+# certbot and ansible in .build/bench-venv. BENCH_ARGS e.g. --tools ours --workloads single --sizes 1,10
+BENCH_ARGS ?=
 bench: deps collection
-	$(VENV)/bin/python bench/run.py
+	@bash scripts/install-bench-deps.sh
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 format: venv
 	ruff format plugins tests scripts bench

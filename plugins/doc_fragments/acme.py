@@ -49,6 +49,17 @@ options:
       - Timeout in seconds for each single HTTP request to the ACME server.
     type: int
     default: 30
+  rate_limit_wait:
+    description:
+      - Longest C(Retry-After) in seconds that is waited out when the CA answers HTTP 429 (C(rateLimited)), role
+        variable C(letsencrypt_dns_rate_limit_wait).
+      - A request answered 429 with a C(Retry-After) up to this value is sent again after exactly that long, never
+        sooner, at most 3 times. A longer C(Retry-After), or none, fails that certificate at once with a problem of
+        type C(urn:ietf:params:acme:error:rateLimited) whose detail says C(rate limited) and gives the time to retry
+        (ISO 8601 in UTC and seconds), also as the problem members C(retry_after) and C(retry_after_seconds).
+      - V(0) fails at once on every rate limit with a C(Retry-After) above 0.
+    type: int
+    default: 60
   eab_kid:
     description:
       - Key identifier of the External Account Binding (RFC 8555 section 7.3.4), for CAs that register an ACME

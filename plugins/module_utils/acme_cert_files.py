@@ -4,29 +4,29 @@
 
 Each file on its own is replaced atomically (files.atomic_write), but a key
 and a certificate are two files, and no POSIX call swaps two names at once.
-The choice made here is **stage everything, then rename in a fixed order,
-certificate last**:
+The layout ``<name>/privkey.pem`` etc. is a public contract (server configs
+name those paths), so the set is not moved behind a symlinked generation
+directory; instead the commit is made **redoable**:
 
 1. All five files (privkey.pem 0600, fullchain.pem, chain.pem, cert.json,
-   cert.pem) are first written completely, fsynced, into ``<name>/.staging/``
-   on the same file system. Anything that can fail slowly (disk full, a
-   permission problem, a bad chain) fails here, while the live files are
-   untouched; the staging directory is then simply removed.
-2. Only then are they renamed into place, each with one ``rename(2)``, in
-   the order privkey, fullchain, chain, cert.json, cert.pem. The window in
-   which a concurrent reader could pair an old and a new file is a handful
-   of renames, not the time it takes to write and fsync the data.
-3. ``cert.pem`` is renamed last on purpose. If the process dies between two
-   renames, ``cert.pem`` still holds the old certificate, and that
-   certificate is exactly the one ``cert_expiry_facts`` found due (missing,
-   expiring, other names or another key type) before this run. The next
-   run therefore reports it due again and re-issues, which rewrites all
-   files as one consistent set; a half-committed set is never taken for a
-   finished one.
+   cert.pem) are written completely, fsynced, into ``<name>/.staging/`` on
+   the same file system. Anything that can fail slowly (disk full, a
+   permission problem) fails here, while the live files are untouched; the
+   staging directory is then removed and the old set stays as it was.
+2. ``.staging`` is renamed to ``.commit`` in one ``rename(2)``: the commit
+   point. Before it the old set is the certificate, after it the new one.
+3. The files are renamed from ``.commit`` into place (renames on one file
+   system need no free space) and ``.commit`` is removed. ``cert.pem`` goes
+   last, so a reader that comes between two renames still finds the old
+   certificate, the one that was due, and never takes the set for finished.
 
-A symlinked version directory would close the window completely, but the
-layout ``<name>/privkey.pem`` is a public contract that server configs name
-directly, so it is kept as plain files.
+If the process dies during step 3, ``.commit`` still holds the files not
+yet moved. :func:`finish_interrupted_commit` moves them into place, which
+turns the half-replaced set into the complete new set. It runs before every
+write here and when a run takes the state directory lock (``state_lock``),
+so a killed run's half-committed set never survives into the next run, even
+when that run finds nothing due. A killed run in step 1 leaves only
+``.staging``, which is discarded.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import c
 from ansible_collections.certfleet.acme.plugins.module_utils.files import atomic_write, atomic_write_json
 
 STAGING_DIR = ".staging"
+COMMIT_DIR = ".commit"
 KEY_MODE = 0o600
 PUBLIC_MODE = 0o644
 
@@ -64,9 +65,39 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def finish_interrupted_commit(state_dir: str, name: str) -> bool:
+    """Move what a killed commit left in ``.commit`` into place; True when there was such a commit."""
+    directory = cert_dir(state_dir, name)
+    commit = os.path.join(directory, COMMIT_DIR)
+    if not os.path.isdir(commit):
+        return False
+    _move_into_place(directory, commit)
+    return True
+
+
+def finish_interrupted_commits(state_dir: str) -> list[str]:
+    """:func:`finish_interrupted_commit` for every certificate directory; the names that had one."""
+    try:
+        names = sorted(os.listdir(state_dir))
+    except FileNotFoundError:
+        return []
+    return [name for name in names if not name.startswith(".") and finish_interrupted_commit(state_dir, name)]
+
+
 def discard_staging(state_dir: str, name: str) -> None:
-    """Remove what an earlier, interrupted write may have left in ``.staging``."""
+    """Finish a committed set a killed run left, and remove what an interrupted staging left."""
+    finish_interrupted_commit(state_dir, name)
     shutil.rmtree(os.path.join(cert_dir(state_dir, name), STAGING_DIR), ignore_errors=True)
+
+
+def _move_into_place(directory: str, commit: str) -> None:
+    for filename in COMMIT_ORDER:
+        source = os.path.join(commit, filename)
+        if os.path.exists(source):
+            os.replace(source, os.path.join(directory, filename))
+    _fsync_dir(directory)
+    os.rmdir(commit)
+    _fsync_dir(directory)
 
 
 def write_certificate_files(
@@ -84,11 +115,11 @@ def write_certificate_files(
         atomic_write(os.path.join(staging, "chain.pem"), chain, mode=PUBLIC_MODE)
         atomic_write_json(os.path.join(staging, "cert.json"), info, mode=PUBLIC_MODE)
         atomic_write(os.path.join(staging, "cert.pem"), leaf_pem, mode=PUBLIC_MODE)
+        commit = os.path.join(directory, COMMIT_DIR)
+        os.rename(staging, commit)
     except BaseException:
         discard_staging(state_dir, name)
         raise
-    for filename in COMMIT_ORDER:
-        os.replace(os.path.join(staging, filename), os.path.join(directory, filename))
     _fsync_dir(directory)
-    os.rmdir(staging)
+    _move_into_place(directory, commit)
     return certificate_paths(state_dir, name)

@@ -46,7 +46,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils.acme_problems impor
     local_problem,
     problem_dict,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import CertSpec
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import CertSpec, cert_dir
 from ansible_collections.certfleet.acme.plugins.module_utils.cert_info import (
     certificate_info,
     iso_utc,
@@ -298,7 +298,17 @@ def finalize_certificate(
         "order_url": spec.order_url,
         "issued_at": iso_utc(utc_now()),
     }
-    paths = write_certificate_files(state_dir, spec.name, private_key_pem(key), blocks[0], blocks[1:], document)
+    try:
+        paths = write_certificate_files(state_dir, spec.name, private_key_pem(key), blocks[0], blocks[1:], document)
+    except OSError as exc:
+        # Nothing of the new set replaced the old one (see acme_cert_files), but its key is lost with the
+        # failed write, so this finalized order can never be used again: the next run orders anew.
+        delete_saved_order(state_dir, spec.name)
+        problem = local_problem(
+            "the CA issued serial %s, but writing its files in %s failed, so the previous files were kept: %s"
+            % (info["serial"], cert_dir(state_dir, spec.name), exc)
+        )
+        return certificate_result(spec, state_dir, status=FAILED, error=problem)
     delete_saved_order(state_dir, spec.name)
     return certificate_result(
         spec,

@@ -11,6 +11,8 @@ which name failed validation and why.
 
 from __future__ import annotations
 
+import datetime
+import math
 import traceback
 
 try:
@@ -33,6 +35,51 @@ class CertificateFailure(Exception):
     def __init__(self, problem: dict) -> None:
         super().__init__(problem.get("detail") or problem.get("type"))
         self.problem = problem
+
+
+RATE_LIMITED_TYPE = "urn:ietf:params:acme:error:rateLimited"
+
+
+class RateLimited(Exception):
+    """The CA answered HTTP 429: do not ask again before ``retry_at``.
+
+    Not a :class:`CertificateFailure`: code that drops a saved order on a
+    certificate failure must keep it here, since the order itself is fine and
+    the next run (after the retry time) resumes it.
+    """
+
+    def __init__(self, url: str, detail: str | None, retry_after: float | None, now: datetime.datetime | None = None):
+        self.url = url
+        self.ca_detail = detail
+        self.retry_after = retry_after
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        self.retry_at = None if retry_after is None else now + datetime.timedelta(seconds=math.ceil(retry_after))
+        #: How many times the client already waited out a Retry-After for this request before giving up.
+        self.waited = 0
+        super().__init__(url, detail, retry_after)
+
+    def __str__(self) -> str:
+        """What the user reads: rate limited, by whom, and when it may be tried again."""
+        text = "rate limited by the CA at %s" % self.url
+        if self.ca_detail:
+            text += " (%s)" % self.ca_detail
+        if self.waited:
+            text += ", still after waiting %d time(s)" % self.waited
+        if self.retry_at is None:
+            return text + "; the CA gave no Retry-After, so no retry was made: try again later"
+        return text + "; retry after %s (in %d s)" % (
+            self.retry_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            math.ceil(self.retry_after),
+        )
+
+    @property
+    def problem(self) -> dict:
+        """The RFC 7807 document for the certificate's result, with the retry time as extra members."""
+        problem = {"type": RATE_LIMITED_TYPE, "detail": str(self)}
+        if self.retry_at is not None:
+            problem["retry_after"] = self.retry_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            problem["retry_after_seconds"] = math.ceil(self.retry_after)
+        return problem
 
 
 def local_problem(detail: str) -> dict:
@@ -66,7 +113,7 @@ def problem_dict(error, identifier=None) -> dict:
 
 def exception_problem(exc: BaseException) -> dict:
     """Any exception met while working on one certificate, as a problem document."""
-    if isinstance(exc, CertificateFailure):
+    if isinstance(exc, (CertificateFailure, RateLimited)):
         return exc.problem
     if HAS_ACME and isinstance(exc, messages.Error):
         return problem_dict(exc)

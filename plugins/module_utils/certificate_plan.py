@@ -128,25 +128,31 @@ def due_certificates(certificates, expiry_result) -> list[dict]:
     return selected
 
 
-def deploy_failures(results, host: str) -> list[dict]:
-    """Failed items of a looped deploy task, as run_failures entries with stage ``deploy`` and the host.
+def deploy_failures(results, host: str | None = None) -> list[dict]:
+    """Failed items of a looped deploy task, as run_failures entries with stage ``deploy``.
 
-    The deploy task ignores its errors so that every host and certificate is
-    tried; this turns what failed into entries the report and the final
-    failure name.
+    The deploy tasks ignore their errors so that every host and certificate
+    is tried; this turns what failed into entries the report and the final
+    failure name. A web-server deploy runs on ``host``: its error names the
+    type and the host. An AWS deploy runs once from the controller (no
+    ``host``): its error names the type and the target. aws_certificate_deploy
+    starts its messages with both; other messages (bad options, missing
+    files) get them from the loop item's ``target``.
     """
     failures = []
     for item in (results or {}).get("results", []) or []:
-        if item.get("failed"):
-            entry = item.get("item") or {}
-            failures.append(
-                {
-                    "name": entry.get("cert"),
-                    "stage": "deploy",
-                    "host": host,
-                    "error": "%s on %s: %s" % (entry.get("type"), host, item.get("msg", "failed")),
-                }
-            )
+        if not item.get("failed"):
+            continue
+        entry = item.get("item") if isinstance(item.get("item"), dict) else {}
+        kind = entry.get("type")
+        message = item.get("msg") or "failed"
+        if host:
+            error = "%s on %s: %s" % (kind, host, message)
+        elif str(message).startswith("%s " % kind):
+            error = message
+        else:
+            error = "%s %s: %s" % (kind, entry.get("target") or "(no target)", message)
+        failures.append({"name": entry.get("cert"), "stage": "deploy", "host": host, "error": error})
     return failures
 
 
@@ -193,6 +199,47 @@ def propagated_orders(orders, wait_result, published=None) -> list[dict]:
     return [order for order in orders or [] if order.get("status") != "failed" and not _record_names(order) & blocked]
 
 
+def _propagation_error(order, wait_result) -> str:
+    """Why ``order`` did not propagate: the rows of the wait's table that are about its own records.
+
+    The wait reports every record of the batch at once; repeating that
+    whole table for each certificate would bury the cause of each one in a
+    fleet run.
+    """
+    # Imported only when a wait failed: propagation pulls in the DNS and
+    # provider libraries, which every other filter of this file can do without.
+    from ansible_collections.certfleet.acme.plugins.module_utils.propagation import (  # pylint: disable=import-outside-toplevel
+        Answer,
+        Server,
+        describe,
+        format_table,
+        server_label,
+    )
+
+    wanted = {normalize(record["name"]): record.get("values") or [] for record in order.get("records", [])}
+    rows = []
+    for record in (wait_result or {}).get("records", []) or []:
+        name = normalize(record.get("name", ""))
+        if name not in wanted or record.get("ok"):
+            continue
+        servers = record.get("servers") or []
+        if not servers:
+            rows.append((name, "-", record.get("error") or "no nameservers found"))
+        for server in servers:
+            if server.get("ok"):
+                continue
+            values = server.get("values")
+            answer = Answer(values=None if values is None else frozenset(values), error=server.get("error"))
+            label = server_label(Server(server.get("name") or "?", server.get("address") or ""))
+            rows.append((name, label, describe("present", wanted[name], answer)))
+    if not rows:
+        return (wait_result or {}).get("msg") or "TXT records did not reach every nameserver"
+    return "not on every authoritative nameserver after %ss of waiting:\n%s" % (
+        (wait_result or {}).get("elapsed", "?"),
+        format_table(rows),
+    )
+
+
 def run_failures(orders, wait_result, finalized, published=None) -> list[dict]:
     """One entry per failed certificate: its name, the stage that failed and why."""
     failures = []
@@ -208,8 +255,9 @@ def run_failures(orders, wait_result, finalized, published=None) -> list[dict]:
             errors = [line for item, line in zip(publish_errors, publish_lines) if normalize(item["name"]) in names]
             failures.append({"name": order["name"], "stage": "publish", "error": "; ".join(errors)})
         elif names & unpropagated:
-            message = (wait_result or {}).get("msg") or "TXT records did not reach every nameserver"
-            failures.append({"name": order["name"], "stage": "propagation", "error": message})
+            failures.append(
+                {"name": order["name"], "stage": "propagation", "error": _propagation_error(order, wait_result)}
+            )
     for cert in (finalized or {}).get("certificates", []) or []:
         if cert.get("status") == "failed":
             failures.append({"name": cert["name"], "stage": "finalize", "error": cert.get("error")})

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ansible_collections.certfleet.acme.plugins.module_utils import txt_journal
 from ansible_collections.certfleet.acme.plugins.module_utils.names import normalize
 from ansible_collections.certfleet.acme.plugins.module_utils.providers.base import (
     DnsProvider,
@@ -47,6 +48,8 @@ class SyncResult:
     errors: list[str] = field(default_factory=list)
     diff: dict = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    #: Problems with the journal itself (not with DNS), shown as warnings.
+    warnings: list[str] = field(default_factory=list)
 
 
 def merge_records(records: Any) -> dict[str, list[str]]:
@@ -105,9 +108,8 @@ def plan_changes(state: str, wanted: list[str], before: set[str] | None) -> tupl
     return [], [value for value in wanted if value in before]
 
 
-def route_records(merged: dict[str, list[str]], configs: list, skip=()) -> dict[tuple[str, str], dict[str, list[str]]]:
-    """Group records by (provider name, zone); fails for every name in no zone, before any write."""
-    router = Router(configs, skip)
+def check_skip(configs: list, skip=()) -> None:
+    """Every name in ``skip`` must be a configured provider."""
     known = {config["name"] for config in configs}
     unknown = sorted(set(skip or ()) - known)
     if unknown:
@@ -115,6 +117,12 @@ def route_records(merged: dict[str, list[str]], configs: list, skip=()) -> dict[
             "skip_providers: %s %s not a configured provider (configured: %s)"
             % (", ".join(repr(n) for n in unknown), "is" if len(unknown) == 1 else "are", ", ".join(sorted(known)))
         )
+
+
+def route_records(merged: dict[str, list[str]], configs: list, skip=()) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """Group records by (provider name, zone); fails for every name in no zone, before any write."""
+    router = Router(configs, skip)
+    check_skip(configs, skip)
     groups: dict[tuple[str, str], dict[str, list[str]]] = {}
     problems = []
     for fqdn, values in merged.items():
@@ -159,6 +167,7 @@ def sync_records(
     check_mode: bool = False,
     factory: Callable[[dict], DnsProvider] = build_provider,
     max_workers: int = 16,
+    journal: str | None = None,
 ) -> SyncResult:
     """Make ``state`` true for every value of every record at every provider that hosts it.
 
@@ -166,13 +175,115 @@ def sync_records(
     before any provider is contacted. Provider failures are returned in
     ``errors``, one per failed (provider, record), next to the results of the
     providers that worked.
+
+    With ``journal`` (see ``txt_journal``), ``present`` lists every value it
+    is about to add before the first write (and raises
+    :class:`RecordInputError`, writing nothing, when it cannot), and
+    ``absent`` strikes every value that is confirmed gone.
     """
+    groups = prepare_records(records, configs, state, ttl, skip)
+    return sync_groups(groups, configs, state, ttl, skip, check_mode, factory, max_workers, journal)
+
+
+def prepare_records(
+    records: Any, configs: list, state: str = "present", ttl: int = 60, skip=()
+) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """Check the input and route the records, for :func:`sync_groups`; raises before anything is contacted."""
     if state not in STATES:
         raise RecordInputError("state: must be one of %s, got %r" % (", ".join(STATES), state))
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= MAX_TTL:
         raise RecordInputError("ttl: must be an integer between 0 and %d, got %r" % (MAX_TTL, ttl))
-    merged = merge_records(records)
-    groups = route_records(merged, configs, skip)
+    return route_records(merge_records(records), configs, skip)
+
+
+def clean_journal(
+    journal: str,
+    configs: list,
+    skip=(),
+    check_mode: bool = False,
+    factory: Callable[[dict], DnsProvider] = build_provider,
+    max_workers: int = 16,
+) -> SyncResult:
+    """Remove every value the journal lists, at the provider and zone it lists, and strike it.
+
+    These values were published by a run that never removed them (it was
+    killed). Entries of a skipped provider are kept for a later run, with a
+    notice; entries of a provider that is no longer configured are kept and
+    reported as errors, since nothing here can remove them.
+    """
+    Router(configs, skip)  # the provider entries are checked before anything is read or written
+    check_skip(configs, skip)
+    try:
+        entries = txt_journal.load(journal)
+    except txt_journal.JournalError as exc:
+        raise RecordInputError(str(exc)) from None
+    known = {config["name"] for config in configs}
+    skipped = set(skip or ())
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    orphans: list[dict] = []
+    notices: list[str] = []
+    for entry in entries:
+        provider, zone, name = txt_journal.entry_key(entry)
+        if provider in skipped:
+            notices.append(
+                "journal %s: %d value(s) at %s (provider %r) left for a run that does not skip that provider"
+                % (journal, len(entry["values"]), name, provider)
+            )
+        elif provider not in known:
+            orphans.append(_orphan_item(journal, entry))
+        else:
+            groups.setdefault((provider, zone), {})[name] = list(entry["values"])
+    outcome = sync_groups(groups, configs, "absent", 60, skip, check_mode, factory, max_workers, journal)
+    outcome.records.extend(orphans)
+    outcome.notices.extend(notices)
+    outcome.errors.extend(_error_lines(orphans))
+    return outcome
+
+
+def _orphan_item(journal: str, entry: dict) -> dict:
+    """A result item for journal values whose provider is not configured: they cannot be removed from here."""
+    return {
+        "name": entry["name"],
+        "provider": entry["provider"],
+        "zone": entry["zone"],
+        "added": [],
+        "removed": [],
+        "before": None,
+        "after": None,
+        "error": "provider %r is not configured, so the values %s listed in %s cannot be removed; remove them by "
+        "hand, then delete the entry from the journal" % (entry["provider"], ", ".join(entry["values"]), journal),
+    }
+
+
+def _error_lines(items: list[dict]) -> list[str]:
+    return [
+        "provider %r zone %r record %r: %s" % (item["provider"], item["zone"], item["name"], item["error"])
+        for item in items
+        if item["error"]
+    ]
+
+
+def _confirmed_gone(item: dict, wanted: list[str], can_read: bool) -> list[str]:
+    """The values of ``wanted`` that are surely no longer at the provider after an ``absent`` write."""
+    if item["after"] is not None:
+        return [value for value in wanted if value not in item["after"]]
+    if item["error"] is None and not can_read:
+        return list(wanted)  # a provider that cannot read reports success only for what it removed
+    return []
+
+
+def sync_groups(
+    groups: dict[tuple[str, str], dict[str, list[str]]],
+    configs: list,
+    state: str = "present",
+    ttl: int = 60,
+    skip=(),
+    check_mode: bool = False,
+    factory: Callable[[dict], DnsProvider] = build_provider,
+    max_workers: int = 16,
+    journal: str | None = None,
+) -> SyncResult:
+    """:func:`sync_records` for records already routed: ``{(provider name, zone): {name: values}}``."""
     skipped = set(skip or ())
     # Build every provider that may be written to: a typo in any entry is
     # reported now, not after half of the records were published.
@@ -232,6 +343,14 @@ def sync_records(
             if add or remove:
                 batches.setdefault((pname, zone), {})[fqdn] = add or remove
 
+        if batches and journal and state == "present" and not check_mode:
+            changes = [
+                (pname, zone, fqdn, values) for (pname, zone), recs in batches.items() for fqdn, values in recs.items()
+            ]
+            try:
+                txt_journal.record(journal, changes)
+            except txt_journal.JournalError as exc:
+                raise RecordInputError("%s; nothing was published" % exc) from None
         failed: list[dict] = []
         if batches and not check_mode:
             batch_keys = list(batches)
@@ -260,9 +379,20 @@ def sync_records(
     for provider in providers.values():
         outcome.notices.extend(provider.notices())
     outcome.changed = any(item["added"] or item["removed"] for item in ordered)
-    outcome.errors = [
-        "provider %r zone %r record %r: %s" % (item["provider"], item["zone"], item["name"], item["error"])
-        for item in ordered
-        if item["error"]
-    ]
+    outcome.errors = _error_lines(ordered)
+    if journal and state == "absent" and not check_mode:
+        gone = [
+            (
+                pname,
+                zone,
+                fqdn,
+                _confirmed_gone(results[(pname, zone, fqdn)], groups[(pname, zone)][fqdn], providers[pname].CAN_READ),
+            )
+            for pname, zone, fqdn in keys
+        ]
+        try:
+            txt_journal.strike(journal, gone)
+        except txt_journal.JournalError as exc:
+            # The values are gone; the next run would only find nothing to remove.
+            outcome.warnings.append(str(exc))
     return outcome

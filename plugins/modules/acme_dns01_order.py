@@ -29,6 +29,8 @@ description:
     RV(orders[].notes) say so.
   - One certificate's failure does not stop the others. Failed certificates are returned with RV(orders[].status=failed)
     and RV(orders[].error); the module then fails, naming them, and still returns every order.
+  - An HTTP 429 answer of the CA is waited out when its C(Retry-After) is at most O(rate_limit_wait); otherwise
+    that certificate fails at once, its error naming the time to retry, and a saved order is kept for a later run.
   - Use M(certfleet.acme.acme_finalize) with the returned RV(orders) once the RV(records) are published.
 author:
   - certfleet contributors (@certfleet)
@@ -234,6 +236,9 @@ orders:
         - Why this certificate failed, as an RFC 7807 problem document (V(type), V(detail), and from the CA
           possibly V(identifier) and V(subproblems)). Errors that did not come from the CA have type
           V(about:blank).
+        - A rate limit (HTTP 429) longer than O(rate_limit_wait) has type
+          V(urn:ietf:params:acme:error:rateLimited), a detail that names the time to retry, and the members
+          V(retry_after) (ISO 8601, UTC) and V(retry_after_seconds).
       type: dict
       returned: when RV(orders[].status=failed)
       sample: {type: "urn:ietf:params:acme:error:rejectedIdentifier", detail: "name is blocked"}
@@ -325,7 +330,10 @@ def main():
         specs = parse_certificates(module.params["certificates"])
     except SpecError as exc:
         module.fail_json(msg=str(exc))
-    settings = AcmeSettings.from_params(module.params)
+    try:
+        settings = AcmeSettings.from_params(module.params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
 
     if not specs:
         module.exit_json(changed=False, orders=[], records=[], delegations={}, profiles={})

@@ -16,13 +16,18 @@ description:
     the CA's C(Retry-After), within O(timeout)), generates a fresh private key of the certificate's key type,
     finalizes with a CSR for all names, and downloads the certificate chain.
   - Writes C(<state_dir>/<name>/privkey.pem) (mode 0600), C(cert.pem) (leaf), C(chain.pem) (intermediates),
-    C(fullchain.pem) and C(cert.json). All files are staged completely before any live file is replaced, and
-    C(cert.pem) is replaced last, so an interrupted run leaves the certificate due for renewal instead of a
-    mismatched key and certificate that looks finished.
+    C(fullchain.pem) and C(cert.json). All files are staged completely in C(<name>/.staging/) before any live
+    file is replaced, so a write that fails (for example C(No space left on device)) leaves the previous files
+    exactly as they were and fails only that certificate. The staged set is then committed by renaming the
+    directory to C(<name>/.commit/) and moving the files into place, C(cert.pem) last; a commit that a killed run
+    left half-done is finished by the next write, and by M(certfleet.acme.state_lock) when a run takes the lock.
   - With O(preferred_chain), the chain that leads to the named root is kept when the CA offers several
     (RFC 8555 section 7.4.2 alternate links).
-  - Deletes C(order.json) after issuance, and also when the order became invalid (the next run then starts a new
-    order). An order that timed out is kept so the next run can resume it.
+  - Deletes C(order.json) after issuance, and also when the order became invalid or its certificate could not be
+    written (the next run then starts a new order). An order that timed out or was rate limited is kept so the
+    next run can resume it.
+  - An HTTP 429 answer of the CA is waited out when its C(Retry-After) is at most O(rate_limit_wait); otherwise
+    that certificate fails at once, its error naming the time to retry.
   - One certificate's failure does not stop the others. The module fails, naming the failed certificates, and
     still returns all of them.
 author:
@@ -183,6 +188,9 @@ certificates:
         - Why this certificate failed, as an RFC 7807 problem document. For a failed validation it is the problem
           of the failing authorization with V(type), V(detail) and V(identifier) (several failed authorizations
           are listed in V(subproblems)). Errors that did not come from the CA have type V(about:blank).
+        - A rate limit (HTTP 429) longer than O(rate_limit_wait) has type
+          V(urn:ietf:params:acme:error:rateLimited), a detail that names the time to retry, and the members
+          V(retry_after) (ISO 8601, UTC) and V(retry_after_seconds).
       type: dict
       returned: when RV(certificates[].status=failed)
       sample:
@@ -217,7 +225,10 @@ def main():
         specs = parse_orders(module.params["orders"])
     except SpecError as exc:
         module.fail_json(msg=str(exc))
-    settings = AcmeSettings.from_params(module.params)
+    try:
+        settings = AcmeSettings.from_params(module.params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
 
     if module.check_mode:
         certificates = planned_certificates(specs, settings.state_dir)

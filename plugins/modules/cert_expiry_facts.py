@@ -40,7 +40,7 @@ attributes:
     description: Not supported.
     support: none
   facts:
-    description: Sets the fact C(cert_expiry).
+    description: Sets the fact C(cert_expiry), unless O(set_facts=false).
     support: full
 options:
   certificates:
@@ -136,6 +136,14 @@ options:
       - Timeout in seconds for each request to the CA and for each TLS handshake with an endpoint.
     type: int
     default: 10
+  set_facts:
+    description:
+      - Set the fact C(cert_expiry). The same data is always returned as RV(certificates).
+      - Ansible copies a host's facts for every later task of the play, so for thousands of certificates a
+        playbook that reads only the registered result saves time at each task by turning this off (the role
+        C(certfleet.acme.letsencrypt_dns) does).
+    type: bool
+    default: true
 requirements:
   - cryptography >= 41
   - requests (only with O(acme_directory))
@@ -175,14 +183,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ansible_facts:
-  description: The facts set by this module.
+  description: The facts set by this module (empty with O(set_facts=false)).
   returned: always
   type: dict
   contains:
     cert_expiry:
       description: The same dictionary as RV(certificates).
+      returned: when O(set_facts=true)
       type: dict
-      returned: always
 certificates:
   description: One entry per certificate, keyed by certificate name.
   returned: always
@@ -415,6 +423,7 @@ def main():
         "acme_directory": {"type": "str"},
         "acme_ca_bundle": {"type": "path"},
         "request_timeout": {"type": "int", "default": 10},
+        "set_facts": {"type": "bool", "default": True},
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_CRYPTOGRAPHY:
@@ -443,7 +452,7 @@ def main():
         module.warn(message)
     module.exit_json(
         changed=False,
-        ansible_facts={"cert_expiry": facts},
+        ansible_facts={"cert_expiry": facts} if params["set_facts"] else {},
         certificates=facts,
         due=due_names(facts),
         undeployed=undeployed_names(facts),

@@ -22,6 +22,8 @@ description:
   - A provider failing does not stop the others; the task then fails, listing every failed provider and record, and
     still returns what was done at the others.
   - Secret options of the provider entries (for example C(key_secret)) are masked in all output and logs.
+  - With O(journal), every value is listed in a journal file before it is added, and struck once its removal is
+    confirmed, so values that a killed run left behind can be removed by the next run (O(journal_cleanup)).
 author:
   - certfleet.acme contributors (@certfleet)
 requirements:
@@ -113,6 +115,29 @@ options:
     type: list
     elements: str
     default: []
+  journal:
+    description:
+      - Path of the journal of published TXT values, for example C(<state_dir>/.txt-journal.json) (the role uses
+        that file in C(letsencrypt_dns_dir)). Not used when unset.
+      - With O(state=present), the values about to be added (provider, zone, name, value) are written to it before
+        any provider is asked to add them; when that write fails (disk full, no permission) the task fails and
+        publishes nothing.
+      - With O(state=absent), every value confirmed gone (removed, or found absent) is struck from it; the file is
+        deleted once it lists nothing.
+      - The file is replaced atomically, under C(flock) on its directory. Keep one journal per state directory and
+        one run at a time per state directory (the role's C(state_lock) does that).
+    type: path
+  journal_cleanup:
+    description:
+      - Before working on O(records), remove every value listed in O(journal), at exactly the provider and zone
+        listed, and strike it. Those values were published by a run that was killed before it removed them.
+      - Only those values are removed, nothing else at those names. Entries of a provider in O(skip_providers) are
+        kept for a later run (with a notice); entries of a provider that is not configured any more are kept and
+        fail the task, naming the values to remove by hand.
+      - Runs after O(records) were checked and before they are worked on. The result is returned in RV(recovered).
+        Requires O(journal).
+    type: bool
+    default: false
 seealso:
   - module: certfleet.acme.dns_wait_propagated
   - module: certfleet.acme.acme_dns01_order
@@ -171,6 +196,20 @@ EXAMPLES = r"""
     providers: "{{ letsencrypt_dns_providers }}"
     records: "{{ orders | map(attribute='records') | flatten }}"
     state: absent
+
+- name: At the start of a run, remove what a killed run published and never removed
+  certfleet.acme.dns_txt_record:
+    providers: "{{ letsencrypt_dns_providers }}"
+    records: []
+    state: absent
+    journal: /srv/certificates/.txt-journal.json
+    journal_cleanup: true
+
+- name: Publish, listing every value in the journal first
+  certfleet.acme.dns_txt_record:
+    providers: "{{ letsencrypt_dns_providers }}"
+    records: "{{ ordered.records }}"
+    journal: /srv/certificates/.txt-journal.json
 """
 
 RETURN = r"""
@@ -220,6 +259,22 @@ records:
       description: Why this provider failed for this record; null on success.
       type: str
       sample: null
+recovered:
+  description:
+    - With O(journal_cleanup), one entry per journal entry that was removed (or failed to be), with the same keys as
+      RV(records). Empty otherwise.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: _acme-challenge.www.example.org
+      provider: bind
+      zone: example.org
+      added: []
+      removed: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
+      before: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
+      after: []
+      error: null
 notices:
   description:
     - Lines for the person running the play, also shown as warnings, for example the records a provider of type
@@ -245,7 +300,13 @@ from ansible_collections.certfleet.acme.plugins.module_utils.providers.route53 i
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import RecordInputError, sync_records
+from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import (
+    RecordInputError,
+    SyncResult,
+    clean_journal,
+    prepare_records,
+    sync_groups,
+)
 
 
 def main():
@@ -265,9 +326,12 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             ttl=dict(type="int", default=60),
             skip_providers=dict(type="list", elements="str", default=[]),
+            journal=dict(type="path"),
+            journal_cleanup=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("provider", "providers")],
         required_one_of=[("provider", "providers")],
+        required_if=[("journal_cleanup", True, ("journal",))],
         supports_check_mode=True,
     )
     mask_provider_secrets(module)
@@ -277,29 +341,60 @@ def main():
     if not HAS_BOTO3 and any(isinstance(c, dict) and c.get("type") == "route53" for c in configs):
         module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
 
+    recovered = SyncResult()
     try:
-        result = sync_records(
+        groups = prepare_records(
             module.params["records"],
+            configs,
+            module.params["state"],
+            module.params["ttl"],
+            module.params["skip_providers"],
+        )
+        if module.params["journal_cleanup"]:
+            recovered = clean_journal(
+                module.params["journal"],
+                configs,
+                skip=module.params["skip_providers"],
+                check_mode=module.check_mode,
+            )
+        result = sync_groups(
+            groups,
             configs,
             state=module.params["state"],
             ttl=module.params["ttl"],
             skip=module.params["skip_providers"],
             check_mode=module.check_mode,
+            journal=module.params["journal"],
         )
     except (RecordInputError, ProviderConfigError) as exc:
-        # Bad records, provider entries or a name in no zone: found before anything was written.
-        module.fail_json(msg=str(exc), changed=False, records=[], notices=[])
-
-    for line in result.notices:
-        module.warn(line)
-    output = dict(changed=result.changed, records=result.records, notices=result.notices)
-    if module._diff:
-        output["diff"] = result.diff
-    if result.errors:
+        # Bad records, provider entries, a name in no zone, or a journal that cannot be written: nothing was
+        # published (a journal clean-up that ran first is reported in recovered).
         module.fail_json(
-            msg="%d of %d record(s) failed: %s" % (len(result.errors), len(result.records), "; ".join(result.errors)),
-            **output,
+            msg=str(exc),
+            changed=recovered.changed,
+            records=[],
+            recovered=recovered.records,
+            notices=recovered.notices,
         )
+
+    notices = recovered.notices + result.notices
+    for line in notices + recovered.warnings + result.warnings:
+        module.warn(line)
+    output = dict(
+        changed=recovered.changed or result.changed,
+        records=result.records,
+        recovered=recovered.records,
+        notices=notices,
+    )
+    if module._diff:
+        output["diff"] = {
+            "before": recovered.diff.get("before", "") + result.diff["before"],
+            "after": recovered.diff.get("after", "") + result.diff["after"],
+        }
+    errors = recovered.errors + result.errors
+    if errors:
+        total = len(recovered.records) + len(result.records)
+        module.fail_json(msg="%d of %d record(s) failed: %s" % (len(errors), total, "; ".join(errors)), **output)
     module.exit_json(**output)
 
 

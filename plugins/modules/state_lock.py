@@ -25,6 +25,9 @@ description:
     file still has the content that was found stale, so two runs that find one stale lock cannot both take it.
     A lock of another host is not taken over (its process cannot be checked) until it is older than
     O(expire_after), if that is set; otherwise remove it by hand once that run is gone.
+  - Once the lock is taken, certificate files whose commit a killed run had started (a C(<name>/.commit)
+    directory) are moved into place, so the next steps find the complete new set instead of a new key next to an
+    old certificate; they are listed in RV(finished_commits) and shown as warnings.
   - O(state=absent) removes the lock only if it is this run's (same O(run_id), or else the same owner process),
     and removes the state directory too if taking the lock created it and it is still empty.
   - The action plugin runs the module on the controller only (connection C(local), as the role's
@@ -159,12 +162,20 @@ previous:
   description: The stale lock that was taken over, V(null) when none was.
   returned: always
   type: dict
+finished_commits:
+  description:
+    - Names of the certificates whose file commit, started by a killed run, was finished when the lock was taken.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.certfleet.acme.plugins.module_utils.acme_cert_files import finish_interrupted_commits
 from ansible_collections.certfleet.acme.plugins.module_utils.state_lock import LockHeld, acquire, lock_path, release
 
 
@@ -181,7 +192,15 @@ def main():
     )
     state_dir = module.params["state_dir"]
     pid = module.params["owner_pid"] or os.getppid()
-    result = dict(path=lock_path(state_dir), lock=None, acquired=False, released=False, previous=None, run_id=None)
+    result = dict(
+        path=lock_path(state_dir),
+        lock=None,
+        acquired=False,
+        released=False,
+        previous=None,
+        run_id=None,
+        finished_commits=[],
+    )
     try:
         if module.params["state"] == "present":
             outcome = acquire(
@@ -197,6 +216,17 @@ def main():
                 previous=outcome["previous"],
                 run_id=outcome["run_id"],
             )
+            if outcome["acquired"]:
+                # The directory is this run's now: finish what a killed run left half-committed. A failure
+                # here must not keep the lock from being released by the caller, so it is only a warning.
+                try:
+                    result["finished_commits"] = finish_interrupted_commits(state_dir)
+                except OSError as exc:
+                    outcome["warnings"].append("could not finish an interrupted certificate file commit: %s" % exc)
+                outcome["warnings"].extend(
+                    "certificate %r: finished writing its files, which a killed run had left half-replaced" % name
+                    for name in result["finished_commits"]
+                )
         else:
             outcome = release(state_dir, pid, module.params["run_id"], check_mode=module.check_mode)
             result.update(released=outcome["released"], lock=outcome["lock"], run_id=module.params["run_id"])

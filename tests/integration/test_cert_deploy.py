@@ -17,7 +17,18 @@ import sys
 
 import pytest
 from playbook_runner import REPO, ansible_env, run_module
-from webservers import CERT, SERVERS, SNI, DecoyTLS, DeployCA, available, served_serial, wait_for_serial, write_deployed
+from webservers import (
+    CERT,
+    SERVERS,
+    SNI,
+    DecoyTLS,
+    DeployCA,
+    assert_no_key,
+    available,
+    served_serial,
+    wait_for_serial,
+    write_deployed,
+)
 
 KINDS = ["nginx", "apache", "haproxy"]
 
@@ -45,32 +56,10 @@ def server(request, tmp_path, leaves):
         instance.stop()
 
 
-def key_body(leaf) -> list[str]:
-    """The base64 lines of a private key that hold private bytes: none of them may show up in any output.
-
-    The last line of an EC key is its public point only, which the certificate (shown in the module's
-    arguments) holds too; such lines are left out.
-    """
-    public = "".join(line for line in leaf.fullchain.splitlines() if not line.startswith("-----"))
-    return [line for line in leaf.privkey.splitlines() if line and not line.startswith("-----") and line not in public]
-
-
-def assert_no_key(text: str, *leaves) -> None:
-    for leaf in leaves:
-        assert key_body(leaf)
-        for line in key_body(leaf):
-            at = text.find(line)
-            assert at < 0, "key line %r in output: ...%s..." % (line, text[max(0, at - 300) : at + 300])
-
-
 def file_text(server, kind: str = "fullchain") -> str:
     if server.bundle:
         return (server.dest / ("%s.pem" % CERT)).read_text()
     return (server.dest / CERT / ("%s.pem" % kind)).read_text()
-
-
-def key_path(server):
-    return server.dest / ("%s.pem" % CERT) if server.bundle else server.dest / CERT / "privkey.pem"
 
 
 def test_deploy_then_nothing_to_do(server, leaves):
@@ -96,7 +85,7 @@ def test_deploy_then_nothing_to_do(server, leaves):
     assert server.reloads() == 1
     assert served_serial(server.port) == new.serial
     assert new.fullchain in file_text(server)
-    assert stat.S_IMODE(os.stat(key_path(server)).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(server.key_path()).st_mode) == 0o600
     if not server.bundle:
         assert stat.S_IMODE(os.stat(server.dest / CERT / "cert.pem").st_mode) == 0o644
         assert (server.dest / CERT / "privkey.pem").read_text() == new.privkey
@@ -133,7 +122,7 @@ def test_broken_configuration_keeps_the_old_certificate(server, leaves):
     assert result["served_serial"] == old.serial
     assert server.reloads() == 0
     assert file_text(server) == before
-    assert stat.S_IMODE(os.stat(key_path(server)).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(server.key_path()).st_mode) == 0o600
     assert served_serial(server.port) == old.serial
     assert_no_key(json.dumps(result), old, new)
 

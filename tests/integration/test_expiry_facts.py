@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playbook_runner import run_module
 
@@ -172,6 +172,33 @@ def test_a_ca_without_renewal_info_and_a_dead_ca(tmp_path):
         assert any("renewal information unavailable" in warning for warning in result["warnings"])
     finally:
         fake.stop()
+
+
+def test_set_facts_false_returns_the_result_without_the_fact(tmp_path):
+    state_dir = tmp_path / "state"
+    key = ec.generate_private_key(ec.SECP256R1())
+    issued = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "test CA")]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now() - DAY)
+        .not_valid_after(now() + 89 * DAY)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("quiet.example.test")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    put(state_dir, "quiet", issued.public_bytes(serialization.Encoding.PEM).decode("ascii"))
+    certificates = [{"name": "quiet", "names": ["quiet.example.test"], "key_type": "ec256"}, {"name": "absent"}]
+    args = {"state_dir": str(state_dir), "certificates": certificates}
+
+    with_fact = run_module("cert_expiry_facts", args)
+    without = run_module("cert_expiry_facts", dict(args, set_facts=False))
+    assert without.get("failed") is not True, without
+    assert "cert_expiry" not in without.get("ansible_facts", {})
+    assert without["certificates"] == with_fact["ansible_facts"]["cert_expiry"] == with_fact["certificates"]
+    assert without["due"] == with_fact["due"] == ["absent"]
+    assert without["certificates"]["quiet"]["reason"] is None and without["certificates"]["quiet"]["days_left"] >= 88
 
 
 # --------------------------------------------------------------------------

@@ -15,10 +15,17 @@ configuration invalid without touching the running server.
 The certificates: a test CA, and two leaves for ``SNI`` with their own keys
 and different serial numbers ("old" and "new"), plus an unrelated one for a
 decoy endpoint that serves something else.
+
+For the role tests (renew.yml issues on the rig, then deploys): ``running``
+starts one server per type, each with its own certificate name and SNI in a
+rig zone, ``Server.role_entry`` is the server as an entry of
+``letsencrypt_dns_deploy``, and ``Leaf.issued`` reads back what the role
+issued, to compare with what is served and on disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import shutil
@@ -28,9 +35,11 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,8 +52,11 @@ from ansible_collections.certfleet.acme.plugins.module_utils.served_cert import 
 
 SNI = "www.deploy.test"
 CERT = "www"
+# The role tests issue on the rig: their names must be in one of its zones.
+ROLE_DOMAIN = "deploy.example.test"
 APACHE_MODULES = Path("/usr/lib/apache2/modules")
 START_TIMEOUT = 15
+FILE_KINDS = ("privkey", "cert", "chain", "fullchain")
 
 
 # ------------------------------------------------------------------ certificates
@@ -60,6 +72,14 @@ class Leaf:
     @property
     def fullchain(self) -> str:
         return self.cert + self.chain
+
+    @classmethod
+    def issued(cls, state: Path, cert: str) -> Leaf:
+        """What the role keeps for ``cert`` in its state directory ``state``."""
+        directory = state / cert
+        texts = [(directory / ("%s.pem" % kind)).read_text() for kind in ("privkey", "cert", "chain")]
+        serial = x509.load_pem_x509_certificate(texts[1].encode("ascii")).serial_number
+        return cls(*texts, format(serial, "x"))
 
     def module_args(self) -> dict:
         return {
@@ -132,14 +152,32 @@ def served_serial(port: int, sni: str = SNI, timeout: float = 3) -> str | None:
         return None
 
 
-def wait_for_serial(port: int, serial: str | None, timeout: float = START_TIMEOUT) -> str | None:
+def wait_for_serial(port: int, serial: str | None, timeout: float = START_TIMEOUT, sni: str = SNI) -> str | None:
     """Wait until the port serves ``serial`` (any certificate when None); the last serial seen."""
     deadline = time.monotonic() + timeout
-    seen = served_serial(port)
+    seen = served_serial(port, sni)
     while time.monotonic() < deadline and (seen is None or (serial is not None and seen != serial)):
         time.sleep(0.1)
-        seen = served_serial(port)
+        seen = served_serial(port, sni)
     return seen
+
+
+def key_body(leaf: Leaf) -> list[str]:
+    """The base64 lines of a private key that hold private bytes: none of them may show up in any output.
+
+    The last line of an EC key is its public point only, which the certificate (shown in the module's
+    arguments) holds too; such lines are left out.
+    """
+    public = "".join(line for line in leaf.fullchain.splitlines() if not line.startswith("-----"))
+    return [line for line in leaf.privkey.splitlines() if line and not line.startswith("-----") and line not in public]
+
+
+def assert_no_key(text: str, *leaves: Leaf) -> None:
+    for leaf in leaves:
+        assert key_body(leaf)
+        for line in key_body(leaf):
+            at = text.find(line)
+            assert at < 0, "key line %r in output: ...%s..." % (line, text[max(0, at - 300) : at + 300])
 
 
 def port_closed(port: int, timeout: float = 10) -> bool:
@@ -176,19 +214,21 @@ def write_deployed(dest: Path, cert: str, leaf: Leaf, bundle: bool = False) -> N
     if bundle:
         dest.mkdir(parents=True, exist_ok=True)
         path = dest / ("%s.pem" % cert)
-        path.write_text(leaf.privkey + leaf.fullchain)
+        path.write_text(expected_files(leaf, bundle=True)["bundle"])
         path.chmod(0o600)
         return
     directory = dest / cert
     directory.mkdir(parents=True, exist_ok=True)
-    for kind, text in (
-        ("privkey", leaf.privkey),
-        ("cert", leaf.cert),
-        ("chain", leaf.chain),
-        ("fullchain", leaf.fullchain),
-    ):
+    for kind, text in expected_files(leaf).items():
         (directory / ("%s.pem" % kind)).write_text(text)
         (directory / ("%s.pem" % kind)).chmod(0o600 if kind == "privkey" else 0o644)
+
+
+def expected_files(leaf: Leaf, bundle: bool = False) -> dict[str, str]:
+    """What a deploy of ``leaf`` writes, by kind, as ``Server.files`` reads it back."""
+    if bundle:
+        return {"bundle": leaf.privkey + leaf.fullchain}
+    return {"privkey": leaf.privkey, "cert": leaf.cert, "chain": leaf.chain, "fullchain": leaf.fullchain}
 
 
 # ------------------------------------------------------------------ servers
@@ -198,35 +238,61 @@ class Server:
     kind = ""
     bundle = False
 
-    def __init__(self, root: Path, old: Leaf):
+    def __init__(self, root: Path, old: Leaf, cert: str = CERT, sni: str = SNI):
         self.root = root
         self.dest = root / "tls"
         self.port = free_port()
         self.old = old
+        self.cert = cert
+        self.sni = sni
         self.marker = root / "reloads.log"
         self.config = root / "server.conf"
         root.mkdir(parents=True, exist_ok=True)
-        write_deployed(self.dest, CERT, old, bundle=self.bundle)
+        write_deployed(self.dest, cert, old, bundle=self.bundle)
+        self.configure()
+
+    def configure(self) -> None:
+        """Write the configuration (naming the deployed files) and set the commands."""
+        raise NotImplementedError
 
     # what the module is given
     validate_command = ""
     reload_command = ""
 
-    def deploy_args(self, leaf: Leaf, **extra) -> dict:
-        args = {
-            "cert": CERT,
+    def role_entry(self, **extra) -> dict:
+        """This server as an entry of the role's ``letsencrypt_dns_deploy``."""
+        entry = {
+            "cert": self.cert,
             "type": self.kind,
             "dest": str(self.dest),
             "validate_command": self.validate_command,
             "reload_command": self.reload_command,
-            "verify": {"host": "127.0.0.1", "port": self.port, "sni": SNI, "timeout": 3},
+            "verify": {"host": "127.0.0.1", "port": self.port, "sni": self.sni, "timeout": 3},
             "verify_retries": 20,
             "verify_delay": 0.25,
-            "command_timeout": 30,
         }
+        entry.update(extra)
+        return entry
+
+    def deploy_args(self, leaf: Leaf, **extra) -> dict:
+        """The module's arguments to deploy ``leaf`` to this server."""
+        args = self.role_entry(command_timeout=30)
         args.update(leaf.module_args())
         args.update(extra)
         return args
+
+    def files(self) -> dict[str, str]:
+        """What the deployed files of this server's certificate hold, by kind (``bundle`` for haproxy)."""
+        if self.bundle:
+            return {"bundle": (self.dest / ("%s.pem" % self.cert)).read_text()}
+        return {kind: (self.dest / self.cert / ("%s.pem" % kind)).read_text() for kind in FILE_KINDS}
+
+    def key_path(self) -> Path:
+        return self.dest / ("%s.pem" % self.cert) if self.bundle else self.dest / self.cert / "privkey.pem"
+
+    def served(self) -> str | None:
+        """Serial (hex) this server serves for its SNI now."""
+        return served_serial(self.port, self.sni)
 
     def reloads(self) -> int:
         return len(self.marker.read_text().splitlines()) if self.marker.exists() else 0
@@ -251,7 +317,7 @@ class Server:
         raise NotImplementedError
 
     def started(self) -> Server:
-        seen = wait_for_serial(self.port, self.old.serial)
+        seen = wait_for_serial(self.port, self.old.serial, sni=self.sni)
         if seen != self.old.serial:
             self.stop()
             raise RuntimeError(
@@ -268,11 +334,10 @@ class Nginx(Server):
     kind = "nginx"
     broken_line = "certfleet_no_such_directive on;"
 
-    def __init__(self, root: Path, old: Leaf):
-        super().__init__(root, old)
-        self.prefix = root
+    def configure(self) -> None:
+        root = self.prefix = self.root
         (root / "temp").mkdir(exist_ok=True)
-        directory = self.dest / CERT
+        directory = self.dest / self.cert
         self.config.write_text(
             "daemon off;\n"
             "master_process on;\n"
@@ -294,7 +359,7 @@ class Nginx(Server):
             "    ssl_certificate_key %(dir)s/privkey.pem;\n"
             '    return 200 "ok\\n";\n'
             "  }\n"
-            "}\n" % {"root": root, "port": self.port, "sni": SNI, "dir": directory}
+            "}\n" % {"root": root, "port": self.port, "sni": self.sni, "dir": directory}
         )
         where = "-c %s -p %s/" % (self.config, self.prefix)
         self.validate_command = "nginx -t %s" % where
@@ -326,9 +391,9 @@ class Apache(Server):
     kind = "apache"
     broken_line = "CertfleetNoSuchDirective on"
 
-    def __init__(self, root: Path, old: Leaf):
-        super().__init__(root, old)
-        directory = self.dest / CERT
+    def configure(self) -> None:
+        root = self.root
+        directory = self.dest / self.cert
         modules = ["mpm_event", "authz_core", "socache_shmcb", "ssl"]
         lines = ["LoadModule %s_module %s/mod_%s.so" % (name, APACHE_MODULES, name) for name in modules]
         self.config.write_text(
@@ -342,11 +407,11 @@ class Apache(Server):
                     *lines,
                     "User www-data",
                     "Group www-data",
-                    "ServerName %s" % SNI,
+                    "ServerName %s" % self.sni,
                     "Listen 127.0.0.1:%d" % self.port,
                     "SSLSessionCache shmcb:%s/ssl_scache(512000)" % root,
                     "<VirtualHost 127.0.0.1:%d>" % self.port,
-                    "  ServerName %s" % SNI,
+                    "  ServerName %s" % self.sni,
                     "  SSLEngine on",
                     "  SSLCertificateFile %s/fullchain.pem" % directory,
                     "  SSLCertificateKeyFile %s/privkey.pem" % directory,
@@ -398,9 +463,8 @@ class HAProxy(Server):
     bundle = True
     broken_line = "  certfleet-no-such-keyword on"
 
-    def __init__(self, root: Path, old: Leaf):
-        super().__init__(root, old)
-        self.pidfile = root / "haproxy.pid"
+    def configure(self) -> None:
+        self.pidfile = self.root / "haproxy.pid"
         self.config.write_text(
             "global\n"
             "  log stderr format raw local0 warning\n"
@@ -411,7 +475,7 @@ class HAProxy(Server):
             "  timeout server 5s\n"
             "frontend tls\n"
             "  bind 127.0.0.1:%d ssl crt %s/%s.pem\n"
-            "  http-request return status 200 content-type text/plain string ok\n" % (self.port, self.dest, CERT)
+            "  http-request return status 200 content-type text/plain string ok\n" % (self.port, self.dest, self.cert)
         )
         self.start_command = "haproxy -f %s -D -p %s" % (self.config, self.pidfile)
         self.validate_command = "haproxy -c -f %s" % self.config
@@ -454,6 +518,45 @@ SERVERS = {"nginx": Nginx, "apache": Apache, "haproxy": HAProxy}
 
 def available(kind: str) -> bool:
     return shutil.which({"nginx": "nginx", "apache": "apache2", "haproxy": "haproxy"}[kind]) is not None
+
+
+# ------------------------------------------------------------------ the role tests
+def role_cert(kind: str) -> dict:
+    """The certificate of ``kind`` in the role tests: its own name, and an SNI in a rig zone."""
+    return {"name": "www-%s" % kind, "names": ["%s.%s" % (kind, ROLE_DOMAIN)]}
+
+
+@contextlib.contextmanager
+def running(root: Path, kinds) -> Iterator[dict[str, Server]]:
+    """One server of each kind, serving an old certificate under its ``role_cert``; all stopped at the end.
+
+    Skips the test when a server is not installed.
+    """
+    missing = [kind for kind in kinds if not available(kind)]
+    if missing:
+        pytest.skip("not installed: %s (bash scripts/install-system-deps.sh)" % ", ".join(missing))
+    ca = DeployCA()
+    started: dict[str, Server] = {}
+    try:
+        for kind in kinds:
+            cert = role_cert(kind)
+            server = SERVERS[kind](root / kind, ca.leaf(tuple(cert["names"])), cert["name"], cert["names"][0])
+            started[kind] = server.start()
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+def deploy_results(run) -> dict[str, dict]:
+    """The role's deploy task results of a renew.yml run, by certificate name."""
+    deployed = run.task_results("Deploy certificates to the web servers of this host")
+    return {item["item"]["cert"]: item for host in deployed for item in host["results"]}
+
+
+def failure_message(run) -> str:
+    """The message the role fails a renew.yml run with, naming what was not issued or deployed."""
+    return run.task_results("Fail naming every certificate that was not issued")[0]["msg"]
 
 
 # ------------------------------------------------------------------ a decoy endpoint

@@ -29,7 +29,9 @@ second rig run next to the first. named listens only on addresses that an
 interface has, so ``up`` adds the DNS addresses to ``lo`` (root is needed for
 port 53 anyway) and ``down`` removes the ones it added.
 
-Used as a module (``up``, ``down``, ``info``, ``pebble_root``) or a command:
+Used as a module (``up``, ``down``, ``info``, ``pebble_root``, ``start_pebble``,
+and for fault injection ``stop_part``/``start_part``, ``hold_notifies``/
+``release_notifies``, ``override_txt``/``clear_overrides``) or a command:
 ``python tests/rig/rig.py up|down|status [--dir DIR] [--notify-delay N]``.
 Needs only the standard library and ``cryptography``.
 """
@@ -86,6 +88,12 @@ PDNS_SCHEMAS = [
     "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql",
 ]
 IP = shutil.which("ip") or "/usr/sbin/ip"
+# The resolver's response-policy zone, present only while override_txt has set something.
+OVERRIDE_ZONE = "overrides.rig"
+# Parts that stop_part/start_part may stop and start again: the named processes, whose data is on disk.
+RESTARTABLE = ("primary", "ns1", "ns2", "resolver")
+# In <state>/relay: the secondaries the NOTIFY relay holds NOTIFYs back from (hold_notifies).
+HOLD_FILE = "hold.json"
 
 # Start order; down() stops them in the reverse order. The relay runs only
 # when notify_delay > 0.
@@ -414,7 +422,10 @@ def _secondary_conf(workdir: Path, address: str, addr: dict[str, str]) -> str:
     return text
 
 
-def _resolver_conf(workdir: Path, addr: dict[str, str]) -> str:
+def _resolver_conf(workdir: Path, addr: dict[str, str], overrides: bool = False) -> str:
+    """The resolver's configuration; ``overrides`` adds the response-policy zone of ``override_txt``."""
+    # min-update-interval 0: a changed policy applies at once, not up to 60 s later.
+    policy = [f'response-policy {{ zone "{OVERRIDE_ZONE}" min-update-interval 0; }};'] if overrides else []
     text = _options(
         workdir,
         addr["resolver"],
@@ -427,9 +438,12 @@ def _resolver_conf(workdir: Path, addr: dict[str, str]) -> str:
             "servfail-ttl 0;",
             "lame-ttl 0;",
             "prefetch 0;",
-        ],
+        ]
+        + policy,
     )
     text += '\nzone "." {\n    type primary;\n    file "root.db";\n};\n'
+    if overrides:
+        text += f'\nzone "{OVERRIDE_ZONE}" {{\n    type primary;\n    file "{OVERRIDE_ZONE}.db";\n}};\n'
     # Only the top zones: deep.sub.example2.test is reached through the
     # delegation published in example2.test. Never the hidden primary. The
     # dual-hosted zone goes to all three servers of its NS set.
@@ -658,6 +672,9 @@ def _remove_addresses(state: Path) -> None:
 
 def _port_free(address: str, port: int, kind: int) -> bool:
     with socket.socket(socket.AF_INET, kind) as sock:
+        if kind == socket.SOCK_STREAM:
+            # As the servers do: connections of a stopped rig still in TIME_WAIT do not make a port busy.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((address, port))
         except OSError:
@@ -706,20 +723,53 @@ def _encode_name(name: str) -> bytes:
     return b"".join(bytes([len(label)]) + label.encode("ascii") for label in labels) + b"\0"
 
 
-def _dns_query(server: str, name: str, rdtype: int, recursion: bool = False, timeout: float = 0.5) -> tuple:
-    """Send one UDP query; return (rcode, authoritative, answer count)."""
+def _dns_exchange(server: str, name: str, rdtype: int, flags: int = 0, timeout: float = 0.5, source: str = "") -> bytes:
+    """Send one UDP message with one question (from ``source``, if given) and return the reply."""
     query_id = secrets.randbelow(0x10000)
-    flags = 0x0100 if recursion else 0
     packet = struct.pack("!6H", query_id, flags, 1, 0, 0, 0) + _encode_name(name) + struct.pack("!2H", rdtype, 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
+        if source:
+            sock.bind((source, 0))
         sock.sendto(packet, (server, 53))
         while True:
             data = sock.recv(65535)
             if len(data) >= 12 and struct.unpack("!H", data[:2])[0] == query_id:
-                break
+                return data
+
+
+def _dns_query(server: str, name: str, rdtype: int, recursion: bool = False, timeout: float = 0.5) -> tuple:
+    """Send one UDP query; return (rcode, authoritative, answer count)."""
+    data = _dns_exchange(server, name, rdtype, 0x0100 if recursion else 0, timeout)
     flags, answers = struct.unpack("!H2xH", data[2:8])
     return flags & 0x000F, bool(flags & 0x0400), answers
+
+
+def _skip_name(data: bytes, offset: int) -> int:
+    """The offset just after the (possibly compressed) domain name at ``offset``."""
+    while data[offset]:
+        if data[offset] & 0xC0 == 0xC0:
+            return offset + 2
+        offset += 1 + data[offset]
+    return offset + 1
+
+
+def _soa_serial(server: str, zone: str) -> int | None:
+    """The SOA serial ``server`` answers with authority for ``zone``; None without one (or no answer)."""
+    try:
+        data = _dns_exchange(server, zone, _TYPE_SOA)
+        flags, answers = struct.unpack("!H2xH", data[2:8])
+        if flags & 0x000F or not flags & 0x0400 or not answers:
+            return None
+        offset = _skip_name(data, 12) + 4  # the question
+        offset = _skip_name(data, offset)  # the answer's owner
+        rdtype, rdlength = struct.unpack("!H6xH", data[offset : offset + 10])
+        if rdtype != _TYPE_SOA or rdlength < 22:
+            return None
+        offset = _skip_name(data, _skip_name(data, offset + 10))  # MNAME and RNAME
+        return struct.unpack("!I", data[offset : offset + 4])[0]
+    except (OSError, IndexError, struct.error):
+        return None
 
 
 def _serves_all(server: str, zones: list[str]) -> bool:
@@ -812,8 +862,12 @@ def _question(packet: bytes) -> tuple[str, int]:
     return ".".join(labels) or ".", offset + 5
 
 
-def notify_relay(listen: str, targets: list[str], delay: float) -> None:
-    """Run the NOTIFY relay until killed (the ``notify-relay`` command)."""
+def notify_relay(listen: str, targets: list[str], delay: float, hold: str | None = None) -> None:
+    """Run the NOTIFY relay until killed (the ``notify-relay`` command).
+
+    ``hold`` is a JSON file listing secondaries the relay must not notify for
+    now (see ``hold_notifies``); it is read whenever a NOTIFY is due.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((listen, 53))
     print(f"notify relay on {listen}:53 -> {', '.join(targets)} after {delay}s", flush=True)
@@ -854,7 +908,15 @@ def notify_relay(listen: str, targets: list[str], delay: float) -> None:
                     pending.remove(entry)
                     print(f"{time.strftime('%H:%M:%S')} NOTIFY {entry['zone']} acknowledged by {source}", flush=True)
         now = time.monotonic()
-        for entry in [entry for entry in pending if entry["due"] <= now]:
+        due = [entry for entry in pending if entry["due"] <= now]
+        held = set(_load_json(Path(hold), [])) if hold and due else set()
+        for entry in due:
+            if entry["target"] in held:
+                pending.remove(entry)
+                print(
+                    f"{time.strftime('%H:%M:%S')} NOTIFY {entry['zone']} held back from {entry['target']}", flush=True
+                )
+                continue
             entry["id"] = secrets.randbelow(0x10000)
             entry["sends"] -= 1
             entry["due"] = now + 2.0
@@ -949,7 +1011,8 @@ def up(
         }
         if notify_delay > 0:
             relay_argv = [sys.executable, str(Path(__file__).resolve()), "notify-relay", "--listen", addr["relay"]]
-            relay_argv += ["--delay", str(notify_delay), "--to", addr["ns1"], addr["ns2"]]
+            relay_argv += ["--delay", str(notify_delay), "--hold", str(state / "relay" / HOLD_FILE)]
+            relay_argv += ["--to", addr["ns1"], addr["ns2"]]
             pids["relay"] = _start(state, "relay", relay_argv, state / "relay")
             first["relay"] = lambda: _log_says(state, "relay", "notify relay on")
         pids["primary"] = _start(state, "primary", named_argv("primary"), state / "primary")
@@ -1041,6 +1104,17 @@ def _signal_and_wait(running: dict, sig: int, seconds: float) -> dict:
     return running
 
 
+def _reap(entries) -> None:
+    """Collect the exit status of the processes this Python process started, so none stays a zombie."""
+    for entry in entries:
+        child = _CHILDREN.pop(entry["pid"], None)
+        if child is not None:
+            try:
+                child.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+
+
 def down(state_dir: str | os.PathLike | None = None) -> None:
     """Stop the processes this rig started (by their saved pids) and nothing else."""
     state = _state_dir(state_dir)
@@ -1049,13 +1123,7 @@ def down(state_dir: str | os.PathLike | None = None) -> None:
     running = {name: pids[name] for name in order if _alive(pids[name])}
     running = _signal_and_wait(running, signal.SIGTERM, 10)
     _signal_and_wait(running, signal.SIGKILL, 5)
-    for entry in pids.values():
-        child = _CHILDREN.pop(entry["pid"], None)
-        if child is not None:
-            try:
-                child.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                pass
+    _reap(pids.values())
     if running:
         names = ", ".join(f"{name} (pid {entry['pid']})" for name, entry in running.items())
         raise RigError(f"could not stop: {names}")
@@ -1165,6 +1233,198 @@ def start_pebble(
 
 
 # --------------------------------------------------------------------------
+# faults: parts stopped, a stale secondary, a resolver that lies
+#
+# For the fault-injection tests. Each change has its undo, and up() starts
+# from scratch, so a rig is back to normal after the undo or the next up().
+
+
+def _saved_addresses(state: Path) -> dict[str, str]:
+    """The addresses of the rig started in ``state``, also while one of its parts is stopped."""
+    saved = _load_json(state / "rig.json", None)
+    if not saved:
+        raise RigNotRunning(f"no rig was started in {state}")
+    return _addresses(saved["primary"].rsplit(".", 1)[0])
+
+
+def _ready_check(name: str, addr: dict[str, str]):
+    if name == "resolver":
+        return lambda: _resolves_child(addr["resolver"]) and _resolves_pdns(addr["resolver"])
+    return lambda: _serves_all(addr[name], ZONES)
+
+
+def _restartable(state: Path, name: str) -> dict:
+    if name not in RESTARTABLE:
+        raise RigError(f"part must be one of {', '.join(RESTARTABLE)}, got {name!r}")
+    entry = _load_pids(state).get(name)
+    if entry is None:
+        raise RigNotRunning(f"the rig in {state} has no {name}")
+    return entry
+
+
+def stop_part(state_dir: str | os.PathLike | None, name: str) -> None:
+    """Stop one DNS server of the rig (``primary``, ``ns1``, ``ns2`` or ``resolver``) as an operator would.
+
+    SIGTERM, so named shuts down cleanly: its zones and journals stay on disk
+    for ``start_part``. Its address stays on ``lo``, so clients get
+    "connection refused" at once rather than a timeout. While a part is
+    stopped, ``info()`` raises RigNotRunning and ``up()`` starts a new rig.
+    """
+    state = _state_dir(state_dir)
+    entry = _restartable(state, name)
+    running = {name: entry} if _alive(entry) else {}
+    running = _signal_and_wait(running, signal.SIGTERM, 10)
+    running = _signal_and_wait(running, signal.SIGKILL, 5)
+    _reap([entry])
+    if running:
+        raise RigError(f"could not stop {name} (pid {entry['pid']})")
+
+
+def start_part(state_dir: str | os.PathLike | None, name: str, timeout: float = 30.0) -> None:
+    """Start a part stopped by ``stop_part`` again, with its old configuration and data; wait until it answers."""
+    state = _state_dir(state_dir)
+    entry = _restartable(state, name)
+    if _alive(entry):
+        return
+    addr = _saved_addresses(state)
+    pids = _load_pids(state)
+    pids[name] = _start(state, name, entry["argv"], state / name)
+    _save_pids(state, pids)
+    _wait(state, {name: pids[name]}, {name: _ready_check(name, addr)}, time.monotonic() + timeout)
+
+
+def _relay_hold_file(state: Path) -> Path:
+    relay = _load_pids(state).get("relay")
+    if relay is None:
+        raise RigError(f"the rig in {state} has no NOTIFY relay (notify_delay 0): NOTIFYs cannot be held back")
+    if "--hold" not in relay["argv"]:
+        raise RigError(f"the relay of the rig in {state} was started by an older rig.py; start the rig again")
+    return Path(relay["argv"][relay["argv"].index("--hold") + 1])
+
+
+def hold_notifies(state_dir: str | os.PathLike | None, secondary: str) -> None:
+    """Make ``secondary`` (an address of ``info["secondaries"]``) stale: it stops getting updates.
+
+    The relay drops every NOTIFY due for it (also those it already holds),
+    and its zones' refresh interval is an hour, so it keeps answering with
+    authority from the zone as it was: a secondary whose transfers are
+    broken. The other secondaries go on as usual. ``release_notifies`` undoes it.
+    """
+    state = _state_dir(state_dir)
+    addr = _saved_addresses(state)
+    if secondary not in (addr["ns1"], addr["ns2"]):
+        raise RigError(f"secondary must be one of {addr['ns1']}, {addr['ns2']}, got {secondary!r}")
+    path = _relay_hold_file(state)
+    held = set(_load_json(path, []))
+    _write(path, json.dumps(sorted(held | {secondary})) + "\n")
+
+
+def release_notifies(state_dir: str | os.PathLike | None = None, timeout: float = 30.0) -> None:
+    """Undo ``hold_notifies`` and bring every secondary up to date now.
+
+    Each secondary gets a NOTIFY for every zone from the relay's address
+    (the only source its ``allow-notify`` takes), then this waits until
+    both serve the primary's serial of every zone.
+    """
+    state = _state_dir(state_dir)
+    addr = _saved_addresses(state)
+    _relay_hold_file(state).unlink(missing_ok=True)
+    deadline = time.monotonic() + timeout
+    for secondary in (addr["ns1"], addr["ns2"]):
+        for zone in ZONES:
+            notified = 0.0
+            while True:
+                wanted = _soa_serial(addr["primary"], zone)
+                if wanted is not None and _soa_serial(secondary, zone) == wanted:
+                    break
+                if time.monotonic() > deadline:
+                    raise RigError(f"{secondary} did not catch up with the primary's {zone} in {timeout}s")
+                if time.monotonic() - notified > 1.0:
+                    notified = time.monotonic()
+                    try:
+                        # Opcode NOTIFY, authoritative answer flag, as a primary sends it.
+                        _dns_exchange(secondary, zone, _TYPE_SOA, flags=4 << 11 | 0x0400, source=addr["relay"])
+                    except OSError:
+                        pass
+                time.sleep(0.05)
+
+
+def _override_zone_text(serial: int, records: dict[str, list[str]]) -> str:
+    lines = ["$TTL 1", f"@ IN SOA resolver.rig. hostmaster.rig. ( {serial} 3600 600 86400 1 )", "@ IN NS resolver.rig."]
+    for name, values in sorted(records.items()):
+        owner = name.rstrip(".") + "." + OVERRIDE_ZONE + "."
+        for value in values:
+            lines.append(f'{owner} IN TXT "{value}"')
+    return "\n".join(lines) + "\n"
+
+
+def _reload_resolver(state: Path, done: str, timeout: float) -> None:
+    """SIGHUP the resolver (named reloads its configuration and zones); wait until its log says ``done``.
+
+    Only the log knows when a response-policy zone is in force: the zone
+    answers queries a little before its policy applies.
+    """
+    entry = _load_pids(state).get("resolver")
+    if entry is None or not _alive(entry):
+        raise RigNotRunning(f"the resolver of the rig in {state} is not running")
+    log = state / "resolver.log"
+    seen = log.stat().st_size
+    os.kill(entry["pid"], signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(log, "rb") as handle:
+            handle.seek(seen)
+            new = handle.read().decode("utf-8", "replace")
+        if "reloading configuration failed" in new:
+            raise RigError(f"the resolver refused its new configuration\n{_log_tail(state, 'resolver')}")
+        if done in new:
+            return
+        if time.monotonic() > deadline:
+            raise RigError(f"the resolver did not reload in {timeout}s\n{_log_tail(state, 'resolver')}")
+        time.sleep(0.05)
+
+
+def override_txt(state_dir: str | os.PathLike | None, name: str, values: list[str], timeout: float = 10.0) -> None:
+    """Make the resolver answer ``values`` to TXT queries for ``name``, whatever the zone holds.
+
+    The resolver is what Pebble validates through (``-dnsserver``), while
+    dns_wait_propagated asks the authoritative servers directly: so Pebble
+    sees a wrong value for this one name while every nameserver has the
+    right one. A response-policy (RPZ) zone of the resolver holds the
+    overrides (local data: other types at ``name`` answer NODATA);
+    ``clear_overrides`` removes them all.
+    """
+    state = _state_dir(state_dir)
+    addr = _saved_addresses(state)
+    if not values:
+        raise RigError(f"override_txt needs at least one value for {name}")
+    for value in values:
+        if not value or any(char in value for char in '"\\\n'):
+            raise RigError(f"override values must be plain non-empty strings, got {value!r}")
+    path = state / "resolver" / "overrides.json"
+    current = _load_json(path, {"serial": 0, "txt": {}})
+    current["serial"] += 1
+    current["txt"][name.rstrip(".").lower()] = list(values)
+    _write(state / "resolver" / f"{OVERRIDE_ZONE}.db", _override_zone_text(current["serial"], current["txt"]))
+    _write(state / "resolver" / "named.conf", _resolver_conf(state / "resolver", addr, overrides=True))
+    _write(path, json.dumps(current, indent=2) + "\n")
+    _reload_resolver(state, f"rpz: {OVERRIDE_ZONE}: reload done: success", timeout)
+
+
+def clear_overrides(state_dir: str | os.PathLike | None = None, timeout: float = 10.0) -> None:
+    """Remove every ``override_txt``: the resolver's configuration is the one ``up`` wrote again."""
+    state = _state_dir(state_dir)
+    addr = _saved_addresses(state)
+    path = state / "resolver" / "overrides.json"
+    if not path.exists():
+        return
+    _write(state / "resolver" / "named.conf", _resolver_conf(state / "resolver", addr))
+    _reload_resolver(state, "reloading configuration succeeded", timeout)
+    path.unlink()
+    (state / "resolver" / f"{OVERRIDE_ZONE}.db").unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------
 # command line
 
 
@@ -1181,9 +1441,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", help="notify-relay (started by up): address to listen on")
     parser.add_argument("--delay", type=float, default=2.0, help="notify-relay: seconds to hold a NOTIFY")
     parser.add_argument("--to", nargs="+", default=[], help="notify-relay: secondaries to pass NOTIFYs on to")
+    parser.add_argument("--hold", default=None, help="notify-relay: JSON file of secondaries not to notify")
     args = parser.parse_args(argv)
     if args.command == "notify-relay":
-        notify_relay(args.listen, args.to, args.delay)
+        notify_relay(args.listen, args.to, args.delay, args.hold)
         return 0
     try:
         if args.command == "up":

@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -11,7 +12,11 @@ from certgen import make_cert
 
 from ansible_collections.certfleet.acme.plugins.module_utils import acme_cert_files
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_cert_files import (
+    COMMIT_DIR,
     COMMIT_ORDER,
+    STAGING_DIR,
+    discard_staging,
+    finish_interrupted_commits,
     write_certificate_files,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_keys import generate_private_key, private_key_pem
@@ -81,8 +86,8 @@ def test_failure_while_staging_leaves_live_files_alone(tmp_path, monkeypatch):
     assert not os.path.exists(tmp_path / "www" / ".staging")
 
 
-def test_crash_between_renames_leaves_old_cert_pem(tmp_path, monkeypatch):
-    """The old leaf stays until the very last rename, so the certificate is still found due."""
+def test_crash_between_renames_is_finished_by_the_next_run(tmp_path, monkeypatch):
+    """A commit killed half-way keeps the old leaf until the end, and the rest is moved into place later."""
     state_dir = str(tmp_path)
     write_certificate_files(state_dir, "www", b"OLDKEY", "OLDLEAF\n", [], {"v": 1})
     real_replace = os.replace
@@ -99,7 +104,61 @@ def test_crash_between_renames_leaves_old_cert_pem(tmp_path, monkeypatch):
     monkeypatch.setattr(acme_cert_files.os, "replace", real_replace)
     assert open(tmp_path / "www" / "cert.pem").read() == "OLDLEAF\n"
     assert open(tmp_path / "www" / "privkey.pem", "rb").read() == b"NEWKEY"
-    # The next write clears the leftover staging directory and commits a full set.
-    write_certificate_files(state_dir, "www", b"KEY3", "LEAF3\n", [], {"v": 3})
-    assert open(tmp_path / "www" / "cert.pem").read() == "LEAF3\n"
-    assert not os.path.exists(tmp_path / "www" / ".staging")
+    assert os.listdir(tmp_path / "www" / COMMIT_DIR) == ["cert.pem"]
+
+    # What the next run does when it takes the lock: the complete new set, nothing left over.
+    assert finish_interrupted_commits(state_dir) == ["www"]
+    assert open(tmp_path / "www" / "cert.pem").read() == "NEWLEAF\n"
+    assert open(tmp_path / "www" / "privkey.pem", "rb").read() == b"NEWKEY"
+    assert json.load(open(tmp_path / "www" / "cert.json")) == {"v": 2}
+    assert mode(tmp_path / "www" / "privkey.pem") == 0o600
+    assert sorted(os.listdir(tmp_path / "www")) == [
+        "cert.json",
+        "cert.pem",
+        "chain.pem",
+        "fullchain.pem",
+        "privkey.pem",
+    ]
+    assert finish_interrupted_commits(state_dir) == []
+
+
+def test_a_write_finishes_an_interrupted_commit_first(tmp_path):
+    state_dir = str(tmp_path)
+    write_certificate_files(state_dir, "www", b"OLDKEY", "OLDLEAF\n", [], {"v": 1})
+    commit = tmp_path / "www" / COMMIT_DIR
+    commit.mkdir()
+    (commit / "cert.pem").write_text("NEWLEAF\n")
+    discard_staging(state_dir, "www")
+    assert open(tmp_path / "www" / "cert.pem").read() == "NEWLEAF\n"
+    assert not commit.exists()
+
+
+def test_killed_while_staging_leaves_the_old_set(tmp_path):
+    """Before the commit point only .staging exists; it is dropped and the old set is the certificate."""
+    state_dir = str(tmp_path)
+    write_certificate_files(state_dir, "www", b"OLDKEY", "OLDLEAF\n", [], {"v": 1})
+    staging = tmp_path / "www" / STAGING_DIR
+    staging.mkdir()
+    (staging / "privkey.pem").write_bytes(b"HALF")
+    assert finish_interrupted_commits(state_dir) == []
+    discard_staging(state_dir, "www")
+    assert not staging.exists()
+    assert open(tmp_path / "www" / "privkey.pem", "rb").read() == b"OLDKEY"
+
+
+def test_no_space_while_staging_keeps_every_live_file(tmp_path, monkeypatch):
+    state_dir = str(tmp_path)
+    write_certificate_files(state_dir, "www", b"OLDKEY", "OLDLEAF\n", ["CHAIN\n"], {"v": 1})
+    before = {name: (tmp_path / "www" / name).read_bytes() for name in COMMIT_ORDER}
+    real = acme_cert_files.atomic_write
+
+    def full_after_the_key(path, data, mode=0o644):
+        if not path.endswith("privkey.pem"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        real(path, data, mode)
+
+    monkeypatch.setattr(acme_cert_files, "atomic_write", full_after_the_key)
+    with pytest.raises(OSError, match="No space left on device"):
+        write_certificate_files(state_dir, "www", b"NEWKEY", "NEWLEAF\n", ["CHAIN2\n"], {"v": 2})
+    assert {name: (tmp_path / "www" / name).read_bytes() for name in COMMIT_ORDER} == before
+    assert sorted(os.listdir(tmp_path / "www")) == sorted(COMMIT_ORDER)

@@ -80,11 +80,17 @@ ORDERS = [
     {"name": "c", "status": "ready", "records": []},
     {"name": "d", "status": "failed", "records": [], "error": {"detail": "rateLimited"}},
 ]
+NS1 = {"name": "ns1.example.test", "address": "192.0.2.1", "values": ["1", "2"], "ok": True, "error": None}
 WAIT = {
-    "msg": "timed out",
+    "msg": "timed out after 8s: 1 of 2 record(s) not published on every authoritative nameserver: (the table)",
+    "elapsed": 8.02,
     "records": [
-        {"name": "_acme-challenge.a.example.test", "servers": [{"ok": True}, {"ok": True}]},
-        {"name": "_acme-challenge.b.example.test", "servers": [{"ok": True}, {"ok": False}]},
+        {"name": "_acme-challenge.a.example.test", "ok": True, "servers": [NS1, dict(NS1, name="ns2.example.test")]},
+        {
+            "name": "_acme-challenge.b.example.test",
+            "ok": False,
+            "servers": [NS1, {"name": "ns2.example.test", "address": "192.0.2.2", "values": [], "ok": False}],
+        },
     ],
 }
 
@@ -97,10 +103,42 @@ def test_run_failures_name_stage_and_cause():
     finalized = {"certificates": [{"name": "a", "status": "failed", "error": {"type": "unauthorized"}}]}
     failures = plan.run_failures(ORDERS, WAIT, finalized)
     assert failures == [
-        {"name": "b", "stage": "propagation", "error": "timed out"},
+        {
+            "name": "b",
+            "stage": "propagation",
+            "error": "not on every authoritative nameserver after 8.02s of waiting:\n"
+            "record                         | server                       | answered\n"
+            "-------------------------------+------------------------------+---------\n"
+            '_acme-challenge.b.example.test | ns2.example.test (192.0.2.2) | no TXT values (missing "2")',
+        },
         {"name": "d", "stage": "order", "error": {"detail": "rateLimited"}},
         {"name": "a", "stage": "finalize", "error": {"type": "unauthorized"}},
     ]
+
+
+def test_propagation_failure_shows_each_certificate_only_its_own_records():
+    orders = [
+        {"name": "x", "status": "pending", "records": [{"name": "_acme-challenge.x.example.test", "values": ["v1"]}]},
+        {"name": "y", "status": "pending", "records": [{"name": "_acme-challenge.y.example.test", "values": ["v2"]}]},
+    ]
+    stale = {"name": "ns2.example.test", "address": "192.0.2.2", "values": None, "ok": False, "error": "timeout"}
+    wait = {
+        "msg": "timed out after 5s: the whole table",
+        "elapsed": 5.0,
+        "records": [
+            {"name": "_acme-challenge.x.example.test", "ok": False, "servers": [NS1, stale]},
+            {"name": "_acme-challenge.y.example.test", "ok": False, "servers": [], "error": "cannot find the zone"},
+        ],
+    }
+    x, y = plan.run_failures(orders, wait, {})
+    assert x["stage"] == y["stage"] == "propagation"
+    assert "_acme-challenge.x.example.test | ns2.example.test (192.0.2.2) | timeout" in x["error"]
+    assert "y.example.test" not in x["error"] and "ns1" not in x["error"]
+    assert "_acme-challenge.y.example.test | -      | cannot find the zone" in y["error"]
+    assert "x.example.test" not in y["error"]
+    # A record that no server was asked about, for a reason the wait did not give.
+    unchecked = {"msg": "no resolver", "records": [{"name": "_acme-challenge.x.example.test", "ok": False}]}
+    assert plan.run_failures(orders[:1], unchecked, {})[0]["error"].endswith("| -      | no nameservers found")
 
 
 PUBLISHED = {

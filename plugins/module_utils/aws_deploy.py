@@ -47,6 +47,10 @@ from typing import Any, Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_keys import key_type_of
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import CERT_NAME
+from ansible_collections.certfleet.acme.plugins.module_utils.aws_deploy_types import (
+    DEPLOY_TYPES,
+    TYPE_OPTIONS,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils.cert_info import (
     iso_utc,
     load_certificate,
@@ -79,7 +83,6 @@ else:
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
-DEPLOY_TYPES = ("aws_acm", "aws_iam_elb", "aws_alb", "aws_secretsmanager")
 ALB_ROLES = ("default", "sni")
 #: The tag that ties an ACM certificate, IAM server certificate or secret to a certificate name.
 TAG_KEY = "certfleet:name"
@@ -95,15 +98,6 @@ ACM_KEY_TYPES = (
     "EC_secp384r1",
     "EC_secp521r1",
 )
-#: Options that belong to one type only (options with defaults are not checked: they are always set).
-TYPE_OPTIONS = {
-    "certificate_arn": ("aws_acm", "aws_alb"),
-    "load_balancer_name": ("aws_iam_elb",),
-    "name_prefix": ("aws_iam_elb",),
-    "listener_arn": ("aws_alb",),
-    "secret_name": ("aws_secretsmanager",),
-    "secret_kms_key_id": ("aws_secretsmanager",),
-}
 FILES = ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem")
 
 RETRY_ATTEMPTS = 6

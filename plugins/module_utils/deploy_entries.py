@@ -16,10 +16,10 @@ hold only the certificate, the type and where it goes.
 from __future__ import annotations
 
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import CERT_NAME
+from ansible_collections.certfleet.acme.plugins.module_utils.aws_deploy_types import DEPLOY_TYPES, TYPE_OPTIONS
 
 SERVER_TYPES = ("nginx", "apache", "haproxy", "files")
-#: The types of ``aws_certificate_deploy`` (aws_deploy.DEPLOY_TYPES; a unit test keeps them equal).
-AWS_TYPES = ("aws_acm", "aws_iam_elb", "aws_alb", "aws_secretsmanager")
+AWS_TYPES = DEPLOY_TYPES
 TYPES = SERVER_TYPES + AWS_TYPES
 
 #: The field each type cannot do without (for AWS types the module's required_if).
@@ -64,15 +64,8 @@ AWS_OPTIONS = (
     "secret_kms_key_id",
     "wait_timeout",
 )
-#: AWS options that belong to some AWS types only (aws_deploy.TYPE_OPTIONS; a unit test keeps them equal).
-AWS_TYPE_OPTIONS = {
-    "certificate_arn": ("aws_acm", "aws_alb"),
-    "load_balancer_name": ("aws_iam_elb",),
-    "name_prefix": ("aws_iam_elb",),
-    "listener_arn": ("aws_alb",),
-    "secret_name": ("aws_secretsmanager",),
-    "secret_kms_key_id": ("aws_secretsmanager",),
-}
+#: AWS options that belong to some AWS types only, as aws_certificate_deploy checks them.
+AWS_TYPE_OPTIONS = TYPE_OPTIONS
 #: Values never shown, in messages or loop items.
 SECRET_OPTIONS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 HIDDEN = "(hidden)"

@@ -75,8 +75,6 @@ def test_required_fields_match_the_module():
     for kind in entries.AWS_TYPES:
         if kind in entries.REQUIRED:
             assert '("type", "%s", ("%s",))' % (kind, entries.REQUIRED[kind]) in module_source
-    assert entries.AWS_TYPES == aws_deploy.DEPLOY_TYPES
-    assert entries.AWS_TYPE_OPTIONS == aws_deploy.TYPE_OPTIONS
 
 
 def test_unknown_type_and_certificate():

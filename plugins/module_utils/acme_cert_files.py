@@ -21,7 +21,8 @@ directory; instead the commit is made **redoable**:
    certificate, the one that was due, and never takes the set for finished.
 
 If the process dies during step 3, ``.commit`` still holds the files not
-yet moved. :func:`finish_interrupted_commit` moves them into place, which
+yet moved. :func:`finish_interrupted_commit` (in cert_commit, which has no
+cryptography to load) moves them into place, which
 turns the half-replaced set into the complete new set. It runs before every
 write here and when a run takes the state directory lock (``state_lock``),
 so a killed run's half-committed set never survives into the next run, even
@@ -35,15 +36,17 @@ import os
 import shutil
 
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import cert_dir
+from ansible_collections.certfleet.acme.plugins.module_utils.cert_commit import (
+    COMMIT_DIR,
+    finish_interrupted_commit,
+    fsync_dir,
+    move_into_place,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils.files import atomic_write, atomic_write_json
 
 STAGING_DIR = ".staging"
-COMMIT_DIR = ".commit"
 KEY_MODE = 0o600
 PUBLIC_MODE = 0o644
-
-# cert.pem last: see the module docstring.
-COMMIT_ORDER = ("privkey.pem", "fullchain.pem", "chain.pem", "cert.json", "cert.pem")
 
 
 def certificate_paths(state_dir: str, name: str) -> dict:
@@ -57,47 +60,10 @@ def certificate_paths(state_dir: str, name: str) -> dict:
     }
 
 
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def finish_interrupted_commit(state_dir: str, name: str) -> bool:
-    """Move what a killed commit left in ``.commit`` into place; True when there was such a commit."""
-    directory = cert_dir(state_dir, name)
-    commit = os.path.join(directory, COMMIT_DIR)
-    if not os.path.isdir(commit):
-        return False
-    _move_into_place(directory, commit)
-    return True
-
-
-def finish_interrupted_commits(state_dir: str) -> list[str]:
-    """:func:`finish_interrupted_commit` for every certificate directory; the names that had one."""
-    try:
-        names = sorted(os.listdir(state_dir))
-    except FileNotFoundError:
-        return []
-    return [name for name in names if not name.startswith(".") and finish_interrupted_commit(state_dir, name)]
-
-
 def discard_staging(state_dir: str, name: str) -> None:
     """Finish a committed set a killed run left, and remove what an interrupted staging left."""
     finish_interrupted_commit(state_dir, name)
     shutil.rmtree(os.path.join(cert_dir(state_dir, name), STAGING_DIR), ignore_errors=True)
-
-
-def _move_into_place(directory: str, commit: str) -> None:
-    for filename in COMMIT_ORDER:
-        source = os.path.join(commit, filename)
-        if os.path.exists(source):
-            os.replace(source, os.path.join(directory, filename))
-    _fsync_dir(directory)
-    os.rmdir(commit)
-    _fsync_dir(directory)
 
 
 def write_certificate_files(
@@ -120,6 +86,6 @@ def write_certificate_files(
     except BaseException:
         discard_staging(state_dir, name)
         raise
-    _fsync_dir(directory)
-    _move_into_place(directory, commit)
+    fsync_dir(directory)
+    move_into_place(directory, commit)
     return certificate_paths(state_dir, name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import traceback
 
+from ansible_collections.certfleet.acme.plugins.module_utils.key_types import KEY_TYPES
 from ansible_collections.certfleet.acme.plugins.module_utils.names import normalize
 
 try:
@@ -26,8 +27,6 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
-KEY_TYPES = ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096")
-DEFAULT_KEY_TYPE = "ec256"
 
 # The longest commonName X.520 allows; longer first names are left to the SAN.
 _MAX_COMMON_NAME = 64

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_keys import DEFAULT_KEY_TYPE, KEY_TYPES
+from ansible_collections.certfleet.acme.plugins.module_utils.key_types import DEFAULT_KEY_TYPE, KEY_TYPES
 from ansible_collections.certfleet.acme.plugins.module_utils.names import name_error, normalize
 
 # Certificate names become directory names under state_dir: no separators,

@@ -24,9 +24,6 @@ from email.utils import formatdate, make_msgid
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from ansible.module_utils.urls import ConnectionError as UrlConnectionError
-from ansible.module_utils.urls import open_url
-
 REPORT_VERSION = 1
 
 ISSUED = "issued"
@@ -458,6 +455,11 @@ def send_email(settings: dict, message: EmailMessage) -> None:
 
 def post_webhook(settings: dict, payload: dict) -> int:
     """POST ``payload`` as JSON; any status outside 2xx (open_url raises for 4xx/5xx) is an error."""
+    # Imported only when a webhook is sent: the module runs from a zip, where ansible.module_utils.urls is compiled
+    # again on every run, and most runs alert nobody.
+    from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+    from ansible.module_utils.urls import open_url
+
     headers = {"Content-Type": "application/json"}
     headers.update(settings.get("headers") or {})
     try:

@@ -78,6 +78,16 @@ options:
     description: Alert for every certificate with fewer than this many days left after the run.
     type: int
     default: 14
+  returned_rows:
+    description:
+      - Which rows RV(report.certificates) of the module's result holds. V(all) is every row. V(attention) leaves
+        out the rows of certificates that were not due and raised no alert (V(skipped)), so that the result of a
+        run over a large fleet where little happened stays small; RV(report.summary) still counts every row.
+      - The report file (O(path)), the webhook's C(report), the e-mail and RV(table) and RV(table_lines) always have
+        every row.
+    type: str
+    choices: [all, attention]
+    default: all
   path:
     description:
       - File to write the JSON report to, atomically (temporary file and rename) with mode 0640. Its directory is
@@ -226,7 +236,8 @@ report:
         V(would_issue), V(skipped)), and the number of V(alerts).
       type: dict
     certificates:
-      description: One row per certificate.
+      description:
+        - One row per certificate, in the file always; in this result only the rows that O(returned_rows) selects.
       type: list
       elements: dict
       contains:
@@ -323,6 +334,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils.report import (
     summary_line,
     table_lines,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils.report_fields import attention_rows
 
 REPORT_MODE = 0o640
 
@@ -337,6 +349,7 @@ def main():
             failures=dict(type="list", elements="dict", default=[]),
             errors=dict(type="list", elements="str", default=[]),
             alert_days=dict(type="int", default=14),
+            returned_rows=dict(type="str", choices=["all", "attention"], default="all"),
             path=dict(type="path"),
             run_id=dict(type="str"),
             state_dir=dict(type="path"),
@@ -381,9 +394,12 @@ def main():
         run={"host": socket.gethostname(), "run_id": params["run_id"], "state_dir": params["state_dir"]},
     )
     lines = table_lines(report["certificates"]) + ["", summary_line(report)]
+    returned = report
+    if params["returned_rows"] == "attention":
+        returned = dict(report, certificates=attention_rows(report["certificates"], report["alerts"]))
     result = dict(
         changed=False,
-        report=report,
+        report=returned,
         alerts=report["alerts"],
         table="\n".join(lines) + "\n",
         table_lines=lines,

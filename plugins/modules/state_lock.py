@@ -175,7 +175,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_cert_files import finish_interrupted_commits
+from ansible_collections.certfleet.acme.plugins.module_utils.cert_commit import finish_interrupted_commits
 from ansible_collections.certfleet.acme.plugins.module_utils.state_lock import LockHeld, acquire, lock_path, release
 
 

@@ -12,14 +12,16 @@ from certgen import make_cert
 
 from ansible_collections.certfleet.acme.plugins.module_utils import acme_cert_files
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_cert_files import (
-    COMMIT_DIR,
-    COMMIT_ORDER,
     STAGING_DIR,
     discard_staging,
-    finish_interrupted_commits,
     write_certificate_files,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.acme_keys import generate_private_key, private_key_pem
+from ansible_collections.certfleet.acme.plugins.module_utils.cert_commit import (
+    COMMIT_DIR,
+    COMMIT_ORDER,
+    finish_interrupted_commits,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils.files import atomic_write
 
 

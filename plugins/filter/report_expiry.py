@@ -1,0 +1,14 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter that trims cert_expiry_facts' results to what the run report reads."""
+
+from __future__ import annotations
+
+from ansible_collections.certfleet.acme.plugins.module_utils.report_fields import report_expiry
+
+
+class FilterModule:
+    """certfleet.acme run report filters."""
+
+    def filters(self):
+        return {"report_expiry": report_expiry}

@@ -292,14 +292,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils.provider_module imp
     mask_provider_secrets,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils.providers.base import ProviderConfigError
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.rfc2136 import (
-    DNSPYTHON_IMPORT_ERROR,
-    HAS_DNSPYTHON,
-)
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.route53 import (
-    BOTO3_IMPORT_ERROR,
-    HAS_BOTO3,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils.providers.registry import missing_library
 from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import (
     RecordInputError,
     SyncResult,
@@ -336,10 +329,9 @@ def main():
     )
     mask_provider_secrets(module)
     configs = [module.params["provider"]] if module.params["provider"] else module.params["providers"]
-    if not HAS_DNSPYTHON and any(isinstance(c, dict) and c.get("type") == "rfc2136" for c in configs):
-        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
-    if not HAS_BOTO3 and any(isinstance(c, dict) and c.get("type") == "route53" for c in configs):
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    missing = missing_library(configs)
+    if missing is not None:
+        module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
 
     recovered = SyncResult()
     try:

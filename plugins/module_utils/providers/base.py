@@ -114,6 +114,13 @@ class DnsProvider(ABC):
     #: ``read_values`` is never called, ``present`` adds every given value and
     #: ``absent`` removes every given value.
     CAN_READ: bool = True
+    #: The Python library the class needs, as the module names it to the user when it is missing.
+    LIBRARY: str | None = None
+
+    @classmethod
+    def missing_library(cls) -> str | None:
+        """The traceback of the failed import of :attr:`LIBRARY`, or None when the library is there."""
+        return None
 
     COMMON_OPTIONS = ("name", "type", "zones")
 

@@ -66,6 +66,11 @@ class Rfc2136Provider(DnsProvider):
     SECRET_OPTIONS = ("key_secret",)
     REQUIRED_OPTIONS = ("server",)
     OPTIONAL_OPTIONS = ("port", "key_name", "key_secret", "key_algorithm", "timeout")
+    LIBRARY = "dnspython"
+
+    @classmethod
+    def missing_library(cls) -> str | None:
+        return None if HAS_DNSPYTHON else DNSPYTHON_IMPORT_ERROR or "dnspython is not installed"
 
     def configure(self, config: dict) -> None:
         self.server: str = self.option_str(config, "server")

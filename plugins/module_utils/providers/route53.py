@@ -276,6 +276,12 @@ class Route53Provider(DnsProvider):
 
     TYPE = "route53"
     SECRET_OPTIONS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+    LIBRARY = "boto3"
+
+    @classmethod
+    def missing_library(cls) -> str | None:
+        return None if HAS_BOTO3 else BOTO3_IMPORT_ERROR or "boto3 is not installed"
+
     OPTIONAL_OPTIONS = (
         "aws_access_key_id",
         "aws_secret_access_key",

@@ -4,6 +4,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from ansible_collections.certfleet.acme.plugins.module_utils.providers import base, registry
@@ -188,3 +193,28 @@ def test_throttle_spaces_calls():
 def test_registry_knows_rfc2136():
     assert registry.PROVIDER_TYPES["rfc2136"] is Rfc2136Provider
     assert Rfc2136Provider.SECRET_OPTIONS == ("key_secret",)
+
+
+def test_provider_libraries_are_imported_only_for_configured_types():
+    # boto3 and requests cost every DNS task about half a second of start-up; an rfc2136-only run needs neither.
+    code = (
+        "import sys\n"
+        "from ansible_collections.certfleet.acme.plugins.module_utils.providers import registry\n"
+        "registry.build_provider({'name': 'b', 'type': 'rfc2136', 'zones': ['example.org'], 'server': '127.0.0.1'})\n"
+        "print(sorted(m for m in ('boto3', 'botocore', 'requests') if m in sys.modules))\n"
+    )
+    collections_root = str(Path(registry.__file__).parents[6])
+    env = dict(os.environ, PYTHONPATH=collections_root)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[]"
+    assert sorted(registry.PROVIDER_TYPES) == sorted(
+        ["cloudflare", "hook", "manual", "powerdns", "rackspace", "rfc2136", "route53"]
+    )
+
+
+def test_missing_library_names_the_library_of_a_configured_type(monkeypatch):
+    monkeypatch.setattr(Rfc2136Provider, "missing_library", classmethod(lambda cls: "Traceback: no dns"))
+    entry = {"name": "b", "type": "rfc2136", "zones": ["example.org"], "server": "127.0.0.1"}
+    assert registry.missing_library([entry]) == ("dnspython", "Traceback: no dns")
+    assert registry.missing_library([{"name": "h", "type": "manual", "zones": ["example.org"]}]) is None
+    assert registry.missing_library([{"name": "x", "type": "unknown"}, "not a dict"]) is None

@@ -326,8 +326,12 @@ class Deadline:
 
 
 def poll_interval(response, attempt: int) -> float:
-    """How long to wait before the next poll: Retry-After if given, else 1s growing to 5s."""
-    return retry_after_seconds(response, min(5.0, 1.0 * (1.5**attempt)))
+    """How long to wait before the next poll: Retry-After if given, else 0.5 s growing to 5 s.
+
+    A CA often validates or issues within a second; a first poll at half a second saves most of a second per
+    wait (authorizations, then issuance) when it does, and the growth keeps a slow CA from being hammered.
+    """
+    return retry_after_seconds(response, min(5.0, 0.5 * (1.5**attempt)))
 
 
 def acme_argument_spec() -> dict:

@@ -38,7 +38,8 @@ def test_retry_after_delta_and_date():
 
 
 def test_poll_interval_backs_off_to_five_seconds():
-    assert poll_interval(None, 0) == 1
+    assert poll_interval(None, 0) == 0.5
+    assert poll_interval(None, 2) == 1.125
     assert poll_interval(None, 10) == 5
     assert poll_interval(Response({"Retry-After": "9"}), 0) == 9
 

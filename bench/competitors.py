@@ -205,9 +205,19 @@ def with_rig_resolver(resolv_conf: Path, argv: list[str]) -> list[str]:
 
 
 def lego_command(info: dict, base: Path, resolv_conf: Path, arguments: list[str]) -> list[str]:
+    """``lego`` with ``arguments``, asking a secondary (not Pebble's resolver) in its propagation check.
+
+    lego's check first asks its resolvers for the TXT record, then every
+    authoritative server. Through the rig's resolver, the one Pebble validates
+    with, a not-yet-there answer of that first query could still be cached
+    (BIND counts TTLs in whole seconds: even max-ncache-ttl 0 keeps it for the
+    rest of the second) when Pebble asked right after, and the name failed:
+    4 of 100 names of one certificate. A CA never shares its client's
+    resolver; the secondary answers for the zone itself and caches nothing.
+    """
     lego = [shutil.which("lego") or "/usr/bin/lego", "--accept-tos", "--email", EMAIL]
     lego += ["--server", info["acme_directory"], "--path", str(base / "lego"), "--key-type", "ec256"]
-    lego += ["--dns", "rfc2136", "--dns.resolvers", "%s:53" % info["resolver"], *arguments]
+    lego += ["--dns", "rfc2136", "--dns.resolvers", "%s:53" % info["secondaries"][0], *arguments]
     return with_rig_resolver(resolv_conf, lego)
 
 

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 from playbook_runner import run_module  # noqa: E402
 
-from ansible_collections.certfleet.acme.plugins.module_utils.cert_expiry import (  # noqa: E402
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.expiry import (  # noqa: E402
     due_names,
     expiry_facts,
     open_ari,

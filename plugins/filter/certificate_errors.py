@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils.certificate_plan import (
+from ansible_collections.certfleet.acme.plugins.module_utils._run.handoffs import (
     certificate_errors,
     deploy_failures,
     due_certificates,

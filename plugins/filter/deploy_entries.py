@@ -7,7 +7,7 @@ Each filter is documented in the file of its name next to this one (deploy_entry
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils.deploy_entries import deploy_entry_errors, deploy_items
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.entries import deploy_entry_errors, deploy_items
 
 
 class FilterModule:

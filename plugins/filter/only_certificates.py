@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils.run_selection import (
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.selection import (
     only_certificates,
     unknown_certificates,
 )

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils.report_fields import report_expiry
+from ansible_collections.certfleet.acme.plugins.module_utils._report.fields import report_expiry
 
 
 class FilterModule:

@@ -276,27 +276,27 @@ records:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import (
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import (
     AccountError,
     check_can_start,
     open_session,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_challenges import merge_records
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import (
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.challenges import merge_records
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     AcmeSettings,
     acme_argument_spec,
     offered_profiles,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_deps import require_libraries
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import (
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.deps import require_libraries
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import (
     FAILED,
     REPLACES_DROPPED,
     order_all,
     planned_orders,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_problems import exception_problem, problem_text
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import SpecError, parse_certificates
-from ansible_collections.certfleet.acme.plugins.module_utils.cname_delegation import (
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import exception_problem, problem_text
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import SpecError, parse_certificates
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.cname import (
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
     DelegationError,

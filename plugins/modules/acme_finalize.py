@@ -201,17 +201,17 @@ certificates:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import AccountError, open_session
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings, acme_argument_spec
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_deps import require_libraries
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_finalize import (
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import AccountError, open_session
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings, acme_argument_spec
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.deps import require_libraries
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import (
     FAILED,
     ISSUED,
     finalize_all,
     planned_certificates,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_problems import exception_problem, problem_text
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import SpecError, parse_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import exception_problem, problem_text
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import SpecError, parse_orders
 
 
 def main():

@@ -258,7 +258,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.certfleet.acme.plugins.module_utils.aws_deploy import (
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws import (
     BOTO3_IMPORT_ERROR,
     CRYPTOGRAPHY_IMPORT_ERROR,
     DEFAULT_IAM_PATH,

@@ -276,8 +276,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.certfleet.acme.plugins.module_utils.cert_info import dns_names, load_certificate
-from ansible_collections.certfleet.acme.plugins.module_utils.deploy_files import (
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     DeployError,
@@ -286,12 +285,13 @@ from ansible_collections.certfleet.acme.plugins.module_utils.deploy_files import
     plan_targets,
     resolve_owner,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.deploy_server import (
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.server import (
     Deployment,
     default_commands,
     pick_command,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.served_cert import sni_for
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import dns_names, load_certificate
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import sni_for
 
 
 def _verify_settings(params, names) -> dict | None:

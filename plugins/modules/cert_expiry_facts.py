@@ -356,16 +356,16 @@ renewal_info_url:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.certfleet.acme.plugins.module_utils.ari import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
-from ansible_collections.certfleet.acme.plugins.module_utils.cert_expiry import (
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
+    CRYPTOGRAPHY_IMPORT_ERROR,
+    HAS_CRYPTOGRAPHY,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.expiry import (
     due_names,
     expiry_facts,
     open_ari,
     undeployed_names,
-)
-from ansible_collections.certfleet.acme.plugins.module_utils.cert_info import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
 )
 
 

@@ -287,13 +287,13 @@ notices:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.certfleet.acme.plugins.module_utils.provider_module import (
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.module import (
     ProviderModule,
     mask_provider_secrets,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.base import ProviderConfigError
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.registry import missing_library
-from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import (
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import ProviderConfigError
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import missing_library
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import (
     RecordInputError,
     SyncResult,
     clean_journal,

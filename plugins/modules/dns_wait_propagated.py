@@ -171,7 +171,7 @@ elapsed:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.certfleet.acme.plugins.module_utils.propagation import (
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import (
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
     DiscoveryError,

@@ -327,14 +327,14 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils.files import atomic_write_json
-from ansible_collections.certfleet.acme.plugins.module_utils.report import (
+from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json
+from ansible_collections.certfleet.acme.plugins.module_utils._report.fields import attention_rows
+from ansible_collections.certfleet.acme.plugins.module_utils._report.report import (
     build_report,
     notify,
     summary_line,
     table_lines,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.report_fields import attention_rows
 
 REPORT_MODE = 0o640
 

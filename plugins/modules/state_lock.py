@@ -175,8 +175,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils.cert_commit import finish_interrupted_commits
-from ansible_collections.certfleet.acme.plugins.module_utils.state_lock import LockHeld, acquire, lock_path, release
+from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import finish_interrupted_commits
+from ansible_collections.certfleet.acme.plugins.module_utils._state.lock import LockHeld, acquire, lock_path, release
 
 
 def main():

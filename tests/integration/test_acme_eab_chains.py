@@ -25,15 +25,15 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from test_acme_modules import BIN, DEAD_DIRECTORY, REPO, label, publish, unpublish
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import (
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import (
     AccountError,
     cached_account_url,
     open_session,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_finalize import finalize_all
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import order_all
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import parse_certificates, parse_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import finalize_all
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import order_all
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates, parse_orders
 
 pytestmark = pytest.mark.rig
 

@@ -33,21 +33,22 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import (
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import (
     AccountError,
     cached_account_url,
     create_account_key,
     open_session,
     remember_account_url,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_challenges import merge_records
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_finalize import finalize_all
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_keys import key_type_of, public_key_der
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import order_all
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import parse_certificates, parse_orders
-from ansible_collections.certfleet.acme.plugins.module_utils.cert_expiry import expiry_facts
-from ansible_collections.certfleet.acme.plugins.module_utils.names import longest_zone
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.challenges import merge_records
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import finalize_all
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import public_key_der
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import order_all
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates, parse_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import key_type_of
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import longest_zone
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.expiry import expiry_facts
 
 pytestmark = pytest.mark.rig
 

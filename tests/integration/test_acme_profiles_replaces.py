@@ -22,12 +22,12 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from test_acme_eab_chains import run_tasks
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import open_session
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_finalize import finalize_all
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import order_all
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import parse_certificates, parse_orders
-from ansible_collections.certfleet.acme.plugins.module_utils.ari import cert_id
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import open_session
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import finalize_all
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import order_all
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates, parse_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari import cert_id
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
 

@@ -22,8 +22,8 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from ansible_collections.certfleet.acme.plugins.module_utils.propagation import wait_propagated
-from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import RecordInputError, sync_records
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import wait_propagated
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import RecordInputError, sync_records
 
 pytestmark = pytest.mark.rig
 

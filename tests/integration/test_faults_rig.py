@@ -36,12 +36,12 @@ from playbook_runner import role_vars, run_renew, txt_values
 from test_acme_modules import publish, unpublish
 from test_role import assert_names_empty, challenge_names
 
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_account import open_session
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_client import AcmeSettings
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_finalize import finalize_all
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_orders import order_all
-from ansible_collections.certfleet.acme.plugins.module_utils.acme_specs import parse_certificates, parse_orders
-from ansible_collections.certfleet.acme.plugins.module_utils.txt_journal import JOURNAL_NAME, journal_path, load
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import open_session
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import finalize_all
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import order_all
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates, parse_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._state.journal import JOURNAL_NAME, journal_path, load
 
 pytestmark = pytest.mark.rig
 

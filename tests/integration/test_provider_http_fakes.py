@@ -23,10 +23,10 @@ import pytest
 import requests
 from playbook_runner import REPO, ansible_env, run_module
 
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.base import ProviderError
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.rackspace import RackspaceProvider
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.registry import build_provider
-from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import sync_records
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import ProviderError
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.rackspace import RackspaceProvider
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import build_provider
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import sync_records
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
 NAME = "_acme-challenge.www.example.com"

@@ -19,10 +19,10 @@ import tempfile
 import pytest
 from playbook_runner import REPO, ansible_env, run_module, txt_values
 
-from ansible_collections.certfleet.acme.plugins.module_utils.propagation import wait_propagated
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.base import ProviderError
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.registry import build_provider
-from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import sync_records
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import wait_propagated
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import ProviderError
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import build_provider
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import sync_records
 
 pytestmark = pytest.mark.rig
 

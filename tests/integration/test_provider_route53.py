@@ -25,8 +25,8 @@ from moto_fixture import (
     txt_set,
 )
 
-from ansible_collections.certfleet.acme.plugins.module_utils.providers.registry import build_provider
-from ansible_collections.certfleet.acme.plugins.module_utils.txt_records import sync_records
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import build_provider
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import sync_records
 
 CREDENTIALS = (FAKE_KEY_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN)
 

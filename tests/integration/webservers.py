@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.certfleet.acme.plugins.module_utils.served_cert import (
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import (
     ServedCertError,
     fetch_served_certificate,
 )

@@ -1,0 +1,219 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ACME account: its key on disk, its URL cached per directory.
+
+Registering means agreeing to a CA's terms on the user's behalf, so it only
+happens with ``terms_agreed: true``, and it is decided before a single byte
+is sent. The account URL is cached in ``.acme/account.json`` per directory
+URL, so normal runs only look the account up and never register again.
+
+A CA whose directory says ``meta.externalAccountRequired`` registers only
+with an External Account Binding (``eab_kid`` and ``eab_hmac_key``, see
+``acme_eab``); without them the run fails before the registration is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
+    AcmeSession,
+    AcmeSettings,
+    external_account_required,
+    fetch_directory,
+    make_network,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.eab import EabError, check_eab_options, eab_binding
+from ansible_collections.certfleet.acme.plugins.module_utils._common.files import (
+    atomic_write,
+    atomic_write_json,
+    read_json,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import iso_utc, utc_now
+
+try:
+    import josepy as jose
+    from acme import client as acme_lib
+    from acme import errors as acme_errors
+    from acme import messages
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    HAS_ACME = True
+    ACME_IMPORT_ERROR = None
+except ImportError:
+    HAS_ACME = False
+    ACME_IMPORT_ERROR = traceback.format_exc()
+
+ACCOUNT_DIR = ".acme"
+KEY_FILE = "account.key"
+CACHE_FILE = "account.json"
+
+
+class AccountError(Exception):
+    """The account cannot be used or created; the message says what the user must do."""
+
+
+def account_dir(state_dir: str) -> str:
+    """``<state_dir>/.acme``: private to the controller user (0700)."""
+    return os.path.join(state_dir, ACCOUNT_DIR)
+
+
+def key_path(state_dir: str) -> str:
+    """``<state_dir>/.acme/account.key``."""
+    return os.path.join(account_dir(state_dir), KEY_FILE)
+
+
+def cache_path(state_dir: str) -> str:
+    """``<state_dir>/.acme/account.json``."""
+    return os.path.join(account_dir(state_dir), CACHE_FILE)
+
+
+def load_account_key(state_dir: str):
+    """The account key as a JWK, or None when there is none yet."""
+    try:
+        with open(key_path(state_dir), "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise AccountError("%s is not an EC P-256 key; move it away to create a new account" % key_path(state_dir))
+    return jose.JWKEC(key=key)
+
+
+def create_account_key(state_dir: str):
+    """Generate an EC P-256 account key and write it 0600 into a 0700 directory."""
+    directory = account_dir(state_dir)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    os.chmod(directory, 0o700)
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    atomic_write(key_path(state_dir), pem, mode=0o600)
+    return jose.JWKEC(key=key)
+
+
+def cached_account_url(state_dir: str, directory_url: str) -> str | None:
+    """The account URL remembered for this directory, if any."""
+    cache = read_json(cache_path(state_dir)) or {}
+    entry = (cache.get("accounts") or {}).get(directory_url) or {}
+    return entry.get("url")
+
+
+def remember_account_url(state_dir: str, directory_url: str, url: str | None) -> None:
+    """Store (or with ``url=None`` drop) the account URL for this directory."""
+    cache = read_json(cache_path(state_dir)) or {}
+    accounts = cache.setdefault("accounts", {})
+    if url is None:
+        accounts.pop(directory_url, None)
+    elif (accounts.get(directory_url) or {}).get("url") != url:
+        accounts[directory_url] = {"url": url, "cached_at": iso_utc(utc_now())}
+    else:
+        return
+    atomic_write_json(cache_path(state_dir), cache, mode=0o600)
+
+
+def _terms_error(settings: AcmeSettings, why: str) -> AccountError:
+    return AccountError(
+        "%s for ACME directory %s, and registering one means agreeing to the CA's terms of service: "
+        "set terms_agreed: true (role variable letsencrypt_dns_terms_agreed) after reading them"
+        % (why, settings.directory_url)
+    )
+
+
+def check_can_start(settings: AcmeSettings) -> None:
+    """Fail before any request on unusable EAB options, or when a registration
+    would be needed but the terms are not agreed."""
+    try:
+        check_eab_options(settings.eab_kid, settings.eab_hmac_key)
+    except EabError as exc:
+        raise AccountError(str(exc)) from None
+    if settings.terms_agreed:
+        return
+    if not os.path.exists(key_path(settings.state_dir)):
+        raise _terms_error(settings, "no ACME account exists in %s" % account_dir(settings.state_dir))
+
+
+def _lookup(settings: AcmeSettings, directory, key) -> str | None:
+    """The URL of the account this key already has at the CA, or None (RFC 8555 7.3.1 onlyReturnExisting)."""
+    client = acme_lib.ClientV2(directory, make_network(settings, key))
+    query = messages.NewRegistration(only_return_existing=True)
+    try:
+        response = client.net.post(directory["newAccount"], query, new_nonce_url=directory["newNonce"])
+    except messages.Error as error:
+        if error.code in ("accountDoesNotExist",):
+            return None
+        raise
+    return response.headers.get("Location")
+
+
+def _eab_required_error(settings: AcmeSettings) -> AccountError:
+    return AccountError(
+        "the CA at %s requires an External Account Binding to register an account "
+        "(its directory has meta.externalAccountRequired): set eab_kid and eab_hmac_key "
+        "(role variables letsencrypt_dns_eab_kid and letsencrypt_dns_eab_hmac_key) to the key id and MAC key "
+        "your account at the CA gives you" % settings.directory_url
+    )
+
+
+def _eab_problem(error) -> bool:
+    """Whether the CA refused a registration because of the external account binding."""
+    text = "%s %s" % (error.typ or "", error.detail or "")
+    return "externalAccount" in text or "external account" in text.lower()
+
+
+def _register(settings: AcmeSettings, directory, key) -> str:
+    """Register the key as a new account (the terms were agreed) and return its URL.
+
+    With ``eab_kid`` set, the request carries the External Account Binding
+    (RFC 8555 section 7.3.4) over the account's public key.
+    """
+    client = acme_lib.ClientV2(directory, make_network(settings, key))
+    fields = {"terms_of_service_agreed": True}
+    if settings.account_email:
+        fields["email"] = settings.account_email
+    if settings.eab_kid:
+        fields["external_account_binding"] = eab_binding(
+            key.public_key().to_partial_json(), settings.eab_kid, settings.eab_hmac_key, directory["newAccount"]
+        )
+    registration = messages.NewRegistration.from_data(**fields)
+    try:
+        return client.new_account(registration).uri
+    except acme_errors.ConflictError as conflict:
+        # The key is already registered: the server answers with its URL.
+        return conflict.location
+    except messages.Error as error:
+        if not _eab_problem(error):
+            raise
+        if not settings.eab_kid:
+            raise _eab_required_error(settings) from None
+        raise AccountError(
+            "the CA at %s refused the External Account Binding with eab_kid %r: %s"
+            % (settings.directory_url, settings.eab_kid, error.detail or error.typ)
+        ) from None
+
+
+def open_session(settings: AcmeSettings) -> AcmeSession:
+    """Load or create the account and return a session signed by it.
+
+    With a cached URL the account is looked up (one request, no
+    registration); if the server no longer knows it, a new one is registered
+    only when the terms are agreed.
+    """
+    check_can_start(settings)
+    key = load_account_key(settings.state_dir)
+    if key is None:
+        key = create_account_key(settings.state_dir)
+    directory = fetch_directory(settings)
+    url = _lookup(settings, directory, key)
+    if url is None:
+        if not settings.terms_agreed:
+            cached = cached_account_url(settings.state_dir, settings.directory_url)
+            why = "the cached account %s is unknown to the server" % cached if cached else "no ACME account exists"
+            raise _terms_error(settings, why)
+        if external_account_required(directory) and not settings.eab_kid:
+            raise _eab_required_error(settings)
+        url = _register(settings, directory, key)
+    remember_account_url(settings.state_dir, settings.directory_url, url)
+    return AcmeSession(settings, directory, key, url)

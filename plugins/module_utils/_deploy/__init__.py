@@ -1,0 +1,6 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Putting issued certificates where they are served: web servers and AWS.
+
+Private to the certfleet.acme collection: no compatibility promise (semver) covers it.
+"""

@@ -1,0 +1,171 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's ``letsencrypt_dns_deploy`` entries: checked before anything changes, shown without secrets.
+
+An entry is only used after the ACME orders and the DNS changes, so a typo
+found at deploy time costs a renewal that never reaches its server or load
+balancer. The role therefore checks every play host's entries before the
+first change, with messages that name the entry (certificate and type), the
+field and the value; AWS credentials are never echoed.
+
+AWS entries run once from the controller with their credentials; the loop
+items the role shows and registers for them are :func:`deploy_items`, which
+hold only the certificate, the type and where it goes.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CERT_NAME
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws_types import DEPLOY_TYPES, TYPE_OPTIONS
+
+SERVER_TYPES = ("nginx", "apache", "haproxy", "files")
+AWS_TYPES = DEPLOY_TYPES
+TYPES = SERVER_TYPES + AWS_TYPES
+
+#: The field each type cannot do without (for AWS types the module's required_if).
+REQUIRED = {
+    "nginx": "dest",
+    "apache": "dest",
+    "haproxy": "dest",
+    "files": "dest",
+    "aws_iam_elb": "load_balancer_name",
+    "aws_alb": "listener_arn",
+    "aws_secretsmanager": "secret_name",
+}
+#: Options of the web-server types (cert_deploy), meaningless for an AWS entry.
+SERVER_OPTIONS = (
+    "dest",
+    "verify",
+    "verify_retries",
+    "verify_delay",
+    "validate_command",
+    "reload_command",
+    "owner",
+    "group",
+    "mode",
+)
+#: Options of the AWS types (aws_certificate_deploy), meaningless for a web-server entry.
+AWS_OPTIONS = (
+    "region",
+    "endpoint_url",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_profile",
+    "certificate_arn",
+    "load_balancer_name",
+    "listener_port",
+    "name_prefix",
+    "iam_path",
+    "cleanup",
+    "listener_arn",
+    "role",
+    "secret_name",
+    "secret_kms_key_id",
+    "wait_timeout",
+)
+#: AWS options that belong to some AWS types only, as aws_certificate_deploy checks them.
+AWS_TYPE_OPTIONS = TYPE_OPTIONS
+#: Values never shown, in messages or loop items.
+SECRET_OPTIONS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+HIDDEN = "(hidden)"
+
+
+def _unset(value) -> bool:
+    return value is None or value == ""
+
+
+def _shown(field: str, value) -> str:
+    return HIDDEN if field in SECRET_OPTIONS and not _unset(value) else repr(value)
+
+
+def _entry_errors(entry: dict, known) -> list[str]:
+    cert, kind = entry.get("cert"), entry.get("type")
+    where = "letsencrypt_dns_deploy entry (cert %r, type %r)" % (cert, kind)
+
+    def problem(field: str, text: str) -> str:
+        return "%s: field %r value %s %s" % (where, field, _shown(field, entry.get(field)), text)
+
+    errors = []
+    if not isinstance(cert, str) or not CERT_NAME.match(cert):
+        errors.append(problem("cert", "must be a certificate name from letsencrypt_dns_certificates"))
+    elif known is not None and cert not in known:
+        errors.append(problem("cert", "is no certificate of letsencrypt_dns_certificates"))
+    if kind not in TYPES:
+        errors.append(problem("type", "must be one of %s" % ", ".join(TYPES)))
+        return errors
+    required = REQUIRED.get(kind)
+    if required and _unset(entry.get(required)):
+        errors.append(problem(required, "is missing: type %s requires it" % kind))
+    foreign, family = (AWS_OPTIONS, "an AWS") if kind in SERVER_TYPES else (SERVER_OPTIONS, "a web-server")
+    for field in foreign:
+        if entry.get(field) is not None:
+            errors.append(problem(field, "is %s option, not one of type %s" % (family, kind)))
+    if kind in AWS_TYPES:
+        for field, types in AWS_TYPE_OPTIONS.items():
+            if entry.get(field) is not None and kind not in types:
+                errors.append(problem(field, "is only used with type %s, not with %s" % (" or ".join(types), kind)))
+        errors.extend(_credential_errors(entry, problem))
+    return errors
+
+
+def _credential_errors(entry: dict, problem) -> list[str]:
+    """The module's rules for credentials, checked here so they fail before issuance, not after it."""
+    key_id, secret = entry.get("aws_access_key_id"), entry.get("aws_secret_access_key")
+    errors = []
+    if _unset(key_id) != _unset(secret):
+        missing = "aws_secret_access_key" if _unset(secret) else "aws_access_key_id"
+        errors.append(problem(missing, "is missing: aws_access_key_id and aws_secret_access_key go together"))
+    if not _unset(entry.get("aws_session_token")) and _unset(key_id):
+        errors.append(problem("aws_session_token", "needs aws_access_key_id and aws_secret_access_key"))
+    if not _unset(entry.get("aws_profile")) and not _unset(key_id):
+        errors.append(problem("aws_profile", "cannot be combined with aws_access_key_id"))
+    return errors
+
+
+def deploy_entry_errors(entries, certificates=None) -> list[str]:
+    """Every problem of one host's ``letsencrypt_dns_deploy``; empty when it is good.
+
+    ``certificates`` (the names of ``letsencrypt_dns_certificates``), when
+    given, catches an entry whose certificate does not exist: it would never
+    be deployed, and its server would keep an expiring certificate silently.
+    """
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        return ["letsencrypt_dns_deploy must be a list of entries, not a %s" % type(entries).__name__]
+    known = None if certificates is None else {name for name in certificates if isinstance(name, str)}
+    errors = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            errors.append("letsencrypt_dns_deploy[%d] must be a mapping, not a %s" % (index, type(entry).__name__))
+            continue
+        errors.extend(_entry_errors(entry, known))
+    return errors
+
+
+def deploy_target(entry: dict) -> str:
+    """Where an entry puts its certificate, in words that match aws_certificate_deploy's messages."""
+    kind = entry.get("type")
+    if kind not in AWS_TYPES:
+        return str(entry.get("dest"))
+    if kind == "aws_acm":
+        target = "certificate %s" % (entry.get("certificate_arn") or "tagged certfleet:name=%s" % entry.get("cert"))
+    elif kind == "aws_iam_elb":
+        target = "load balancer %s port %s" % (entry.get("load_balancer_name"), entry.get("listener_port") or 443)
+    elif kind == "aws_alb":
+        target = "listener %s" % entry.get("listener_arn")
+    else:
+        target = "secret %s" % entry.get("secret_name")
+    if entry.get("region"):
+        target += " in %s" % entry["region"]
+    return target
+
+
+def deploy_items(entries) -> list[dict]:
+    """The entries as loop items: ``{cert, type, target}`` only, so no credential reaches a result or the output."""
+    return [
+        {"cert": entry.get("cert"), "type": entry.get("type"), "target": deploy_target(entry)}
+        for entry in entries or []
+        if isinstance(entry, dict)
+    ]

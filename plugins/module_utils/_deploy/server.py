@@ -1,0 +1,383 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Put a certificate in front of a running server: write, test the config, reload, check what is served.
+
+The order is what keeps a working server working (DESIGN.md, "never break
+what works"): the new files are written atomically with the old ones kept
+in memory; the server's own configuration test runs before any reload, and
+when it fails the old files go back and nothing is reloaded, so the old
+certificate is served throughout. After a reload, a TLS handshake with SNI
+reads the served leaf: unless its serial is the new one, the old files go
+back, the server is reloaded again and the handshake must show the old
+serial. Commands run through ``/bin/sh -c`` (a reload may need ``$(cat
+pidfile)``), with their output kept in files, not pipes, so a daemon that
+a reload starts cannot hold the module up.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import (
+    BUNDLE,
+    Backup,
+    DeployError,
+    describe,
+    differences,
+    first_serial,
+    read_current,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import (
+    ServedCertError,
+    fetch_served_certificate,
+)
+
+TAIL_LINES = 20
+TAIL_CHARS = 2000
+
+
+def default_commands(deploy_type: str, which=shutil.which) -> tuple[str | None, str | None]:
+    """The (validate, reload) commands of a server type when the user gives none; None: no command."""
+    if deploy_type == "nginx":
+        return "nginx -t", "nginx -s reload"
+    if deploy_type == "apache":
+        # Debian and Ubuntu name the control script apache2ctl; elsewhere it is apachectl.
+        control = "apache2ctl" if which("apache2ctl") else "apachectl"
+        return "%s configtest" % control, "%s graceful" % control
+    if deploy_type == "haproxy":
+        return "haproxy -c -f /etc/haproxy/haproxy.cfg", "systemctl reload haproxy"
+    return None, None
+
+
+def pick_command(given: str | None, default: str | None) -> str | None:
+    """The user's command wins; an empty or blank one means: run none."""
+    if given is None:
+        return default
+    return given if given.strip() else None
+
+
+def tail(text: str) -> str:
+    """The last lines of a command's output, short enough for a task result."""
+    lines = text.rstrip().splitlines()[-TAIL_LINES:]
+    joined = "\n".join(lines)
+    return joined[-TAIL_CHARS:]
+
+
+def run_command(command: str, timeout: float) -> dict:
+    """Run ``command`` with ``/bin/sh -c``; returns ``{command, rc, stdout, stderr}`` (tails), rc None if it never ended."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.run(
+                ["/bin/sh", "-c", command],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                timeout=timeout,
+                check=False,
+            )
+            rc = proc.returncode
+            note = ""
+        except subprocess.TimeoutExpired:
+            rc = None
+            note = "no exit within %ss; stopped it" % timeout
+        except OSError as exc:
+            rc = None
+            note = "cannot run: %s" % exc
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    if note:
+        stderr = (stderr.rstrip() + "\n" + note).strip()
+    return {"command": command, "rc": rc, "stdout": tail(stdout), "stderr": tail(stderr)}
+
+
+def command_failed(output: dict) -> bool:
+    return output["rc"] != 0
+
+
+def explain(output: dict) -> str:
+    """``'<command>' exited with code N: <its last lines of output>``, for messages."""
+    if output["rc"] is None:
+        status = "did not complete"
+    else:
+        status = "exited with code %s" % output["rc"]
+    lines = [line.strip() for line in (output["stderr"] or output["stdout"]).splitlines() if line.strip()]
+    # The last line alone is often only "test failed"; the reason is a line or two above it.
+    detail = " | ".join(lines[-3:])
+    return "%r %s%s" % (output["command"], status, ": %s" % detail if detail else "")
+
+
+def served_serial(host: str, port: int, sni: str | None, timeout: float) -> str:
+    """Serial (hex) of the leaf ``host:port`` serves for ``sni``; raises ServedCertError."""
+    return format(fetch_served_certificate(host, port, sni, timeout).serial_number, "x")
+
+
+class Deployment:
+    """One certificate onto one server: plan, compare, then write, validate, reload, verify or roll back.
+
+    ``runner(command, timeout)`` and ``fetch(host, port, sni, timeout)`` are
+    :func:`run_command` and :func:`served_serial` unless a test gives others.
+    """
+
+    def __init__(
+        self,
+        cert: str,
+        deploy_type: str,
+        targets: list,
+        expected_serial: str,
+        validate_command: str | None = None,
+        reload_command: str | None = None,
+        verify: dict | None = None,
+        verify_retries: int = 5,
+        verify_delay: float = 2.0,
+        command_timeout: float = 60,
+        runner=run_command,
+        fetch=served_serial,
+        sleep=time.sleep,
+    ):
+        self.cert = cert
+        self.deploy_type = deploy_type
+        self.targets = targets
+        self.expected_serial = expected_serial
+        self.validate_command = validate_command
+        self.reload_command = reload_command
+        self.verify = verify
+        self.verify_retries = verify_retries
+        self.verify_delay = verify_delay
+        self.command_timeout = command_timeout
+        self.runner = runner
+        self.fetch = fetch
+        self.sleep = sleep
+        self.result = {
+            "changed": False,
+            "files": [],
+            "expected_serial": expected_serial,
+            "previous_serial": None,
+            "served_serial": None,
+            "rolled_back": False,
+            "validate": None,
+            "reload": None,
+            "rollback_reload": None,
+        }
+        self.warnings: list[str] = []
+
+    # ---------------------------------------------------------------- helpers
+    def _where(self) -> str:
+        verify = self.verify
+        return "%s:%s (SNI %s)" % (verify["host"], verify["port"], verify.get("sni") or "none")
+
+    def _what(self) -> str:
+        return "certificate %r (%s)" % (self.cert, self.deploy_type)
+
+    def _served(self) -> tuple[str | None, str | None]:
+        """(serial, None) or (None, error) for one handshake with the verify endpoint."""
+        verify = self.verify
+        try:
+            return self.fetch(verify["host"], verify["port"], verify.get("sni"), verify["timeout"]), None
+        except ServedCertError as exc:
+            return None, str(exc)
+
+    def _wait_for(self, serial: str | None) -> tuple[str | None, str | None]:
+        """Handshake until ``serial`` is served, at most 1 + verify_retries times; the last (serial, error).
+
+        ``serial`` None waits for any readable certificate.
+        """
+        served, error = self._served()
+        for _attempt in range(self.verify_retries):
+            if served is not None and (serial is None or served == serial):
+                break
+            self.sleep(self.verify_delay)
+            served, error = self._served()
+        return served, error
+
+    def _fail(self, msg: str) -> dict:
+        self.result["failed"] = True
+        self.result["msg"] = msg
+        return self.result
+
+    def _diff(self, plan: list) -> dict:
+        before, after = [], []
+        for target, current, changes in plan:
+            if not changes:
+                continue
+            if current.exists:
+                before.append(
+                    "%s: %s"
+                    % (target.path, describe(target.kind, current.mode, current.uid, current.gid, current.content))
+                )
+            else:
+                before.append("%s: absent" % target.path)
+            uid = current.uid if target.uid is None else target.uid
+            gid = current.gid if target.gid is None else target.gid
+            after.append(
+                "%s: %s (%s)"
+                % (target.path, describe(target.kind, target.mode, uid, gid, target.content), ", ".join(changes))
+            )
+        header = "%s: %s" % (self.deploy_type, self.cert)
+        return {
+            "before_header": header,
+            "after_header": header,
+            "before": "\n".join(before) + ("\n" if before else ""),
+            "after": "\n".join(after) + ("\n" if after else ""),
+        }
+
+    # ---------------------------------------------------------------- the run
+    def plan(self) -> list:
+        """[(target, current, changes)] for every target; raises DeployError before anything changed."""
+        plan = []
+        for target in self.targets:
+            current = read_current(target.path)
+            plan.append((target, current, differences(target, current)))
+        return plan
+
+    def run(self, check_mode: bool = False, diff: bool = False) -> dict:
+        """Deploy; the result dict has ``failed`` and ``msg`` when it did not end with the new certificate."""
+        try:
+            plan = self.plan()
+        except DeployError as exc:
+            return self._fail(str(exc))
+        self.result["files"] = [
+            {
+                "path": target.path,
+                "kind": target.kind,
+                "mode": "%04o" % target.mode,
+                "changed": bool(changes),
+                "changes": changes,
+            }
+            for target, current, changes in plan
+        ]
+        previous = next((c for t, c, x in plan if t.kind in ("cert", BUNDLE)), None)
+        self.result["previous_serial"] = first_serial(previous.content) if previous else None
+        if diff:
+            self.result["diff"] = self._diff(plan)
+        if not any(changes for target, current, changes in plan):
+            return self._unchanged(check_mode)
+        self.result["changed"] = True
+        if check_mode:
+            self.result["msg"] = "would write %d file(s)" % sum(1 for entry in self.result["files"] if entry["changed"])
+            return self.result
+        return self._deploy(Backup([current for target, current, changes in plan]), plan)
+
+    def _unchanged(self, check_mode: bool) -> dict:
+        """Files already in place. Still look at the endpoint: a run that died before its reload left them so."""
+        if not self.verify:
+            self.result["msg"] = "files already in place"
+            return self.result
+        served, error = self._served()
+        self.result["served_serial"] = served
+        if served == self.expected_serial:
+            self.result["msg"] = "files already in place and %s serves serial %s" % (self._where(), served)
+            return self.result
+        if served is None:
+            self.warnings.append(
+                "%s: files already in place, but the endpoint could not be read: %s" % (self._what(), error)
+            )
+            self.result["msg"] = "files already in place"
+            return self.result
+        # The files are right but the server still has the old ones loaded: it was never reloaded.
+        self.result["changed"] = True
+        if check_mode:
+            self.result["msg"] = "files already in place; would reload, %s serves serial %s" % (self._where(), served)
+            return self.result
+        failure = self._validate_and_reload()
+        if failure:
+            return self._fail(
+                "%s: files already in place but %s serves serial %s; %s"
+                % (self._what(), self._where(), served, failure)
+            )
+        served, error = self._wait_for(self.expected_serial)
+        self.result["served_serial"] = served
+        if served != self.expected_serial:
+            return self._fail(
+                "%s: files already in place and reloaded, but %s serves %s, not serial %s"
+                % (self._what(), self._where(), self._served_text(served, error), self.expected_serial)
+            )
+        self.result["msg"] = "files already in place; reloaded, %s serves serial %s" % (self._where(), served)
+        return self.result
+
+    @staticmethod
+    def _served_text(served: str | None, error: str | None) -> str:
+        return "serial %s" % served if served else "nothing readable (%s)" % error
+
+    def _validate_and_reload(self) -> str | None:
+        """Run the validate then the reload command; a message when one of them failed."""
+        if self.validate_command:
+            output = self.runner(self.validate_command, self.command_timeout)
+            self.result["validate"] = output
+            if command_failed(output):
+                return "the configuration test %s" % explain(output)
+        if self.reload_command:
+            output = self.runner(self.reload_command, self.command_timeout)
+            self.result["reload"] = output
+            if command_failed(output):
+                return "the reload %s" % explain(output)
+        return None
+
+    def _deploy(self, backup: Backup, plan: list) -> dict:
+        try:
+            backup.write([target for target, current, changes in plan if changes])
+        except DeployError as exc:
+            return self._roll_back(backup, "%s: %s" % (self._what(), exc), reload_again=False)
+        failure = self._validate_and_reload()
+        if failure:
+            # A failed config test reloaded nothing: the server still runs the old files it loaded.
+            reloaded = self.result["reload"] is not None
+            return self._roll_back(backup, "%s: %s" % (self._what(), failure), reload_again=reloaded)
+        if not self.verify:
+            self.result["msg"] = "deployed %d file(s); not verified (no verify endpoint)" % sum(
+                1 for entry in self.result["files"] if entry["changed"]
+            )
+            return self.result
+        served, error = self._wait_for(self.expected_serial)
+        self.result["served_serial"] = served
+        if served == self.expected_serial:
+            self.result["msg"] = "deployed; %s serves serial %s" % (self._where(), served)
+            return self.result
+        message = "%s: after the reload %s serves %s, not the new certificate's serial %s" % (
+            self._what(),
+            self._where(),
+            self._served_text(served, error),
+            self.expected_serial,
+        )
+        return self._roll_back(backup, message, reload_again=True)
+
+    def _roll_back(self, backup: Backup, message: str, reload_again: bool) -> dict:
+        """Put the old files back, reload when the server may have loaded the new ones, and say what is served."""
+        problems = backup.restore()
+        self.result["rolled_back"] = True
+        parts = [message, "rolled back: restored the previous files"]
+        if problems:
+            parts.append("BUT " + "; ".join(problems))
+        if reload_again and self.reload_command:
+            output = self.runner(self.reload_command, self.command_timeout)
+            self.result["rollback_reload"] = output
+            if command_failed(output):
+                parts.append("the reload after restoring %s" % explain(output))
+            else:
+                parts.append("reloaded again")
+        elif not reload_again:
+            parts.append("nothing was reloaded")
+        if self.verify:
+            previous = self.result["previous_serial"]
+            if reload_again:
+                served, error = self._wait_for(previous)
+            else:
+                served, error = self._served()
+            self.result["served_serial"] = served
+            if previous is None:
+                parts.append(
+                    "%s now serves %s (there was no previous certificate)"
+                    % (self._where(), self._served_text(served, error))
+                )
+            elif served == previous:
+                parts.append("%s serves the previous certificate, serial %s" % (self._where(), served))
+            else:
+                parts.append(
+                    "%s serves %s, NOT the previous certificate's serial %s"
+                    % (self._where(), self._served_text(served, error), previous)
+                )
+        return self._fail("; ".join(parts))

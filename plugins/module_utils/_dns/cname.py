@@ -1,0 +1,135 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Follow CNAME-delegated ``_acme-challenge`` names to where the TXT value must be written.
+
+Teams often point ``_acme-challenge.<name>`` at a zone made for validation
+(one API key that can only touch that zone, or a name in someone else's
+domain). The CA follows the CNAME chain, so the value has to be written at
+its end, by the provider of that zone. All names are resolved before the
+first order is created, so a loop or a chain ending outside every configured
+zone is refused before anything changes.
+"""
+
+from __future__ import annotations
+
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import (
+    challenge_name,
+    longest_zone,
+    normalize,
+)
+
+try:
+    import dns.exception
+    import dns.name
+    import dns.rdatatype
+    import dns.resolver
+except ImportError:
+    HAS_DNSPYTHON = False
+    DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_DNSPYTHON = True
+    DNSPYTHON_IMPORT_ERROR = None
+
+MAX_HOPS = 8
+
+
+class DelegationError(ValueError):
+    """A challenge name cannot be written: CNAME loop, too long a chain, a lookup failure, or no zone."""
+
+
+def make_resolver(resolvers, timeout: float = 10.0):
+    """A resolver on the given addresses (the system's when empty), without a cache.
+
+    A cache would hide a CNAME that was just created or removed.
+    """
+    resolver = dns.resolver.Resolver(configure=not resolvers)
+    if resolvers:
+        resolver.nameservers = list(resolvers)
+    resolver.lifetime = timeout
+    resolver.timeout = min(timeout, 3.0)
+    return resolver
+
+
+def cname_chain(name: str, resolver) -> list[str]:
+    """``name`` followed by every CNAME target in turn; the last entry holds the TXT record."""
+    chain = [normalize(name)]
+    while True:
+        try:
+            answer = resolver.resolve(chain[-1], dns.rdatatype.CNAME, raise_on_no_answer=False)
+        except dns.resolver.NXDOMAIN:
+            return chain
+        except dns.exception.DNSException as exc:
+            raise DelegationError("cannot look up the CNAME of %s: %s" % (chain[-1], exc)) from exc
+        if answer.rrset is None:
+            return chain
+        target = normalize(answer.rrset[0].target.to_text())
+        if target in chain:
+            raise DelegationError("CNAME loop: %s" % " -> ".join(chain + [target]))
+        chain.append(target)
+        if len(chain) > MAX_HOPS + 1:
+            raise DelegationError("CNAME chain longer than %d hops: %s" % (MAX_HOPS, " -> ".join(chain)))
+
+
+def plan_delegation(specs, resolvers=(), zones=(), follow_cnames: bool = True, resolve=None) -> dict[str, str]:
+    """Map every challenge name of ``specs`` to the name its TXT value is written at.
+
+    Raises one DelegationError listing every certificate and name that cannot
+    be served: a CNAME loop or lookup failure, or a final name outside
+    ``zones`` (when zones are given).
+    """
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for spec in specs:
+        for name in spec.names:
+            wanted.setdefault(challenge_name(name), []).append((spec.name, name))
+    chains: dict[str, list[str]] = {}
+    problems: dict[str, str] = {}
+    if follow_cnames and wanted:
+        if resolve is None:
+            resolver = make_resolver(resolvers)
+
+            def resolve(name):
+                return cname_chain(name, resolver)
+
+        def attempt(name):
+            try:
+                return name, resolve(name), None
+            except DelegationError as exc:
+                return name, None, str(exc)
+
+        with ThreadPoolExecutor(max_workers=min(16, len(wanted))) as pool:
+            for name, chain, problem in pool.map(attempt, sorted(wanted)):
+                if problem:
+                    problems[name] = problem
+                else:
+                    chains[name] = chain
+    else:
+        chains = {name: [name] for name in wanted}
+    for name, chain in chains.items():
+        if zones and longest_zone(chain[-1], zones) is None:
+            if len(chain) > 1:
+                problems[name] = "%s is delegated by CNAME to %s, which lies in no zone of the providers" % (
+                    name,
+                    chain[-1],
+                )
+            else:
+                problems[name] = "%s lies in no zone of the providers" % name
+    if problems:
+        lines = [
+            "certificate %r: field 'names' value %r: %s" % (cert, value, problems[name])
+            for name in sorted(problems)
+            for cert, value in wanted[name]
+        ]
+        raise DelegationError("; ".join(lines))
+    return {name: chain[-1] for name, chain in chains.items()}
+
+
+def delegate_records(records, targets: dict[str, str]) -> list[dict]:
+    """Records renamed to their delegation targets, merged where two names share a target."""
+    grouped: dict[str, set] = {}
+    for record in records or ():
+        target = targets.get(normalize(record["name"]), normalize(record["name"]))
+        grouped.setdefault(target, set()).update(record["values"])
+    return [{"name": name, "values": sorted(grouped[name])} for name in sorted(grouped)]

@@ -1,0 +1,409 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PowerDNS Authoritative Server through its HTTP API (``/api/v1``).
+
+The API changes whole RRsets: a PATCH with ``changetype: REPLACE`` sets every
+record of one name and type at once. To add or remove single values, the
+provider reads the zone, merges (what is there plus the new values, or what
+is there minus the removed ones) and writes the merged set back, one PATCH
+per zone for every name of a batch; a name left without values is deleted.
+So the values other certificates or runs hold at a name survive, and records
+someone disabled in PowerDNS stay as they are.
+
+The merge reads the whole zone: PowerDNS 4.7 leaves disabled records out of
+an answer filtered with ``rrset_name``, and writing back such a partial set
+would delete them. The API has no compare-and-set, so read, merge and write
+of one zone are serialized within this process (two provider entries for one
+server in one run cannot lose each other's values); two separate runs that
+change the same name at the same instant still could, and the propagation
+wait would then report the lost value.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import traceback
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider, retry_call
+
+try:
+    import requests
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+DEFAULT_SERVER_ID = "localhost"
+DEFAULT_TIMEOUT = 30
+# Answers worth another try: throttling and a server or proxy that is busy
+# or restarting. A PATCH with REPLACE/DELETE sets a fixed state, so sending
+# it again is safe even when the first one did land.
+RETRY_STATUS = (429, 500, 502, 503, 504)
+ATTEMPTS = 3
+MAX_DETAIL = 300
+
+_SERVER_ID = re.compile(r"^[A-Za-z0-9._-]+$")
+_DECIMAL_ESCAPE = re.compile(r"[0-9]{3}")
+
+# One lock per (api_url, server_id, zone): read-merge-write of a zone must not
+# interleave with another within this process.
+_ZONE_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_ZONE_LOCKS_GUARD = threading.Lock()
+
+
+def _zone_lock(key: tuple[str, str, str]) -> threading.Lock:
+    with _ZONE_LOCKS_GUARD:
+        return _ZONE_LOCKS.setdefault(key, threading.Lock())
+
+
+# ------------------------------------------------------------------ TXT text
+
+
+def quote_txt(value: str) -> str:
+    """PowerDNS ``content`` of a TXT record holding ``value`` as one character-string.
+
+    Quote and backslash are escaped with a backslash; bytes outside printable
+    ASCII (control characters, UTF-8 of non-ASCII text) as ``\\DDD``.
+    """
+    text = []
+    for byte in value.encode("utf-8"):
+        if byte in (0x22, 0x5C):
+            text.append("\\" + chr(byte))
+        elif 0x20 <= byte < 0x7F:
+            text.append(chr(byte))
+        else:
+            text.append("\\%03d" % byte)
+    return '"%s"' % "".join(text)
+
+
+def unquote_txt(content: str) -> str:
+    """The value of a TXT record's ``content``: its character-strings unescaped and joined.
+
+    ACME servers read a TXT record as the concatenation of its strings, so
+    ``"ab" "cd"`` holds the value ``abcd``. Unquoted strings are accepted too.
+    """
+    data = bytearray()
+    index, end = 0, len(content)
+    while index < end:
+        if content[index].isspace():
+            index += 1
+            continue
+        quoted = content[index] == '"'
+        if quoted:
+            index += 1
+        while index < end:
+            char = content[index]
+            if quoted and char == '"':
+                index += 1
+                break
+            if not quoted and char.isspace():
+                break
+            if char == "\\" and index + 1 < end:
+                digits = content[index + 1 : index + 4]
+                if _DECIMAL_ESCAPE.fullmatch(digits) and int(digits) <= 255:
+                    data.append(int(digits))
+                    index += 4
+                else:
+                    data.extend(content[index + 1].encode("utf-8"))
+                    index += 2
+                continue
+            data.extend(char.encode("utf-8"))
+            index += 1
+    return data.decode("utf-8", "replace")
+
+
+def txt_rrsets(zone_data: Any) -> dict[str, dict]:
+    """The TXT RRsets of a zone as PowerDNS returns it: ``{name: {"ttl", "records"}}``.
+
+    Names are normalized (lower case, no trailing dot); each record keeps its
+    ``content`` as PowerDNS has it and its ``disabled`` flag. Raises ValueError
+    when the answer is not a zone.
+    """
+    if not isinstance(zone_data, dict) or not isinstance(zone_data.get("rrsets", []), list):
+        raise ValueError("the answer is not a zone (no list of rrsets)")
+    found: dict[str, dict] = {}
+    for rrset in zone_data.get("rrsets", []):
+        if not isinstance(rrset, dict) or str(rrset.get("type", "")).upper() != "TXT":
+            continue
+        name = rrset.get("name")
+        records = rrset.get("records")
+        if not isinstance(name, str) or not isinstance(records, list):
+            raise ValueError("a TXT rrset has no name or no list of records")
+        entry = found.setdefault(normalize(name), {"ttl": rrset.get("ttl"), "records": []})
+        for record in records:
+            if not isinstance(record, dict) or not isinstance(record.get("content"), str):
+                raise ValueError("a record of the TXT rrset at %s has no content" % name)
+            entry["records"].append({"content": record["content"], "disabled": bool(record.get("disabled", False))})
+    return found
+
+
+def served_values(rrset: dict | None) -> set[str]:
+    """The values of an RRset that PowerDNS serves (its records that are not disabled)."""
+    if not rrset:
+        return set()
+    return {unquote_txt(record["content"]) for record in rrset["records"] if not record["disabled"]}
+
+
+def patch_rrsets(current: dict[str, dict], changes: dict[str, list[str]], ttl: int | None) -> list[dict]:
+    """The ``rrsets`` of a PATCH that adds (``ttl`` given) or removes (``ttl`` None) single values.
+
+    ``current`` is :func:`txt_rrsets` of the zone, ``changes`` maps normalized
+    names to values. Each changed name gets its merged set with ``REPLACE``
+    (every other record at the name kept, disabled ones still disabled), or
+    ``DELETE`` when no record remains. Names with nothing to change are left
+    out; an empty list means there is nothing to send.
+    """
+    rrsets = []
+    for name in sorted(changes):
+        existing = current.get(name) or {"ttl": None, "records": []}
+        records = [dict(record) for record in existing["records"]]
+        if ttl is not None:
+            changed = False
+            for value in changes[name]:
+                same = [record for record in records if unquote_txt(record["content"]) == value]
+                if not same:
+                    records.append({"content": quote_txt(value), "disabled": False})
+                    changed = True
+                elif all(record["disabled"] for record in same):
+                    # Asked to be present: a disabled copy is not served, enable it.
+                    same[0]["disabled"] = False
+                    changed = True
+            if changed:
+                rrsets.append(
+                    {"name": name + ".", "type": "TXT", "ttl": int(ttl), "changetype": "REPLACE", "records": records}
+                )
+            continue
+        doomed = set(changes[name])
+        kept = [record for record in records if unquote_txt(record["content"]) not in doomed]
+        if len(kept) == len(records):
+            continue
+        if kept:
+            keep_ttl = (
+                existing["ttl"] if isinstance(existing["ttl"], int) and not isinstance(existing["ttl"], bool) else 60
+            )
+            rrsets.append(
+                {"name": name + ".", "type": "TXT", "ttl": keep_ttl, "changetype": "REPLACE", "records": kept}
+            )
+        else:
+            rrsets.append({"name": name + ".", "type": "TXT", "changetype": "DELETE"})
+    return rrsets
+
+
+def api_message(response) -> str:
+    """What PowerDNS said in an error answer: ``error`` (and ``errors``) of its JSON, else the text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("error"):
+        message = str(body["error"])
+        extra = body.get("errors")
+        if isinstance(extra, list) and extra:
+            message += " (%s)" % "; ".join(str(item) for item in extra)
+        return message[:MAX_DETAIL]
+    text = " ".join((getattr(response, "text", "") or "").split())
+    return text[:MAX_DETAIL] or str(getattr(response, "reason", "") or "no message")
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost reason of a requests error ("Connection refused"), not urllib3's whole story."""
+    reason: Any = exc
+    for _unused in range(4):
+        inner = getattr(reason, "reason", None)
+        if inner is None and reason.args and isinstance(reason.args[0], BaseException):
+            inner = reason.args[0]
+        if not isinstance(inner, BaseException) or inner is reason:
+            break
+        reason = inner
+    text = str(reason)
+    # urllib3 puts "<connection object at 0x...>: " before the OS error.
+    return text.split(">: ", 1)[-1] or type(reason).__name__
+
+
+# ------------------------------------------------------------------ provider
+
+
+class PowerDnsProvider(DnsProvider):
+    """A PowerDNS Authoritative Server reached through its HTTP API with an API key."""
+
+    TYPE = "powerdns"
+    SECRET_OPTIONS = ("api_key",)
+    REQUIRED_OPTIONS = ("api_url", "api_key")
+    OPTIONAL_OPTIONS = ("server_id", "timeout", "validate_certs")
+    # One PowerDNS, often on a small database (SQLite serializes writes).
+    CONCURRENCY = 4
+
+    def configure(self, config: dict) -> None:
+        api_url = self.option_str(config, "api_url")
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.config_error(
+                "api_url",
+                "must be the http:// or https:// URL of the PowerDNS webserver, such as http://192.0.2.53:8081",
+                api_url,
+            )
+        if parts.username or parts.password:
+            raise self.config_error("api_url", "must not hold credentials (the key goes in api_key)")
+        if parts.query or parts.fragment:
+            raise self.config_error("api_url", "must not have a query or fragment", api_url)
+        path = parts.path.rstrip("/")
+        if path.endswith("/api/v1"):
+            path = path[: -len("/api/v1")]
+        self.api_url = "%s://%s%s" % (parts.scheme, parts.netloc, path)
+        self.api_key: str = self.option_str(config, "api_key")
+        self.server_id: str = self.option_str(config, "server_id", DEFAULT_SERVER_ID)
+        if not _SERVER_ID.match(self.server_id):
+            raise self.config_error("server_id", "must be a PowerDNS server id such as 'localhost'", self.server_id)
+        self.timeout = self.option_number(config, "timeout", DEFAULT_TIMEOUT, 0.1, 3600)
+        validate = config.get("validate_certs")
+        if validate is None:
+            self.validate_certs = True
+        else:
+            try:
+                self.validate_certs = boolean(validate, strict=True)
+            except TypeError:
+                raise self.config_error("validate_certs", "must be a boolean", validate) from None
+        if not HAS_REQUESTS:
+            raise self.config_error(
+                "type", "needs the Python library 'requests' on the controller (pip install requests)"
+            )
+        self.sleep = time.sleep
+        self.retry_delay = 1.0
+        self._local = threading.local()
+
+    # ----------------------------------------------------------------- network
+    def _session(self):
+        """One HTTP session per thread (requests sessions are not guaranteed thread-safe)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update({"X-API-Key": self.api_key, "Accept": "application/json"})
+            session.verify = self.validate_certs
+            self._local.session = session
+        return session
+
+    def _zone_url(self, zone: str) -> str:
+        # The zone id of a zone with plain host-name labels is its name with the trailing dot.
+        return "%s/api/v1/servers/%s/zones/%s" % (
+            self.api_url,
+            quote(self.server_id, safe=""),
+            quote(normalize(zone) + ".", safe=""),
+        )
+
+    def _label(self, names: list[str], message: str) -> str | None:
+        """The record an error is about: the only name of the batch, or the one PowerDNS named."""
+        if len(names) == 1:
+            return names[0]
+        lowered = message.lower()
+        for name in names:
+            if name + "." in lowered:
+                return name
+        return None
+
+    def _failure(self, names: list[str], message: str, retryable: bool = False, retry_after: float | None = None):
+        exc = self.error(self._label(names, message), message)
+        exc.retryable = retryable  # type: ignore[attr-defined]
+        exc.retry_after = retry_after  # type: ignore[attr-defined]
+        return exc
+
+    def _http_failure(self, response, what: str, zone: str, names: list[str]):
+        status = response.status_code
+        detail = api_message(response)
+        where = "PowerDNS at %s" % self.api_url
+        if status in (401, 403):
+            message = "%s refused by %s: the API key was not accepted (HTTP %d: %s)" % (what, where, status, detail)
+        elif status == 404:
+            message = "%s: %s has no zone %s. on server_id %r (HTTP 404: %s)" % (
+                what,
+                where,
+                normalize(zone),
+                self.server_id,
+                detail,
+            )
+        else:
+            message = "%s failed: %s answered HTTP %d: %s" % (what, where, status, detail)
+        retry_after = None
+        header = response.headers.get("Retry-After") if getattr(response, "headers", None) else None
+        if header:
+            try:
+                retry_after = float(header)
+            except ValueError:
+                retry_after = None
+        return self._failure(names, message, retryable=status in RETRY_STATUS, retry_after=retry_after)
+
+    def _call(self, method: str, zone: str, names: list[str], what: str, **kwargs):
+        """One API request, retried on throttling, transient server errors and connection failures."""
+        url = self._zone_url(zone)
+
+        def once():
+            try:
+                response = self._session().request(method, url, timeout=self.timeout, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise self._failure(
+                    names,
+                    "%s: TLS with %s failed: %s (validate_certs: false skips the check)" % (what, self.api_url, exc),
+                ) from None
+            except requests.exceptions.Timeout:
+                raise self._failure(
+                    names, "%s: no answer from %s within %ss" % (what, self.api_url, self.timeout), retryable=True
+                ) from None
+            except requests.exceptions.RequestException as exc:
+                raise self._failure(
+                    names, "%s: cannot reach %s: %s" % (what, self.api_url, _reason(exc)), retryable=True
+                ) from None
+            if response.status_code >= 400:
+                raise self._http_failure(response, what, zone, names)
+            return response
+
+        return retry_call(
+            once,
+            attempts=ATTEMPTS,
+            base_delay=self.retry_delay,
+            is_retryable=lambda exc: bool(getattr(exc, "retryable", False)),
+            sleep=self.sleep,
+        )
+
+    def _zone_rrsets(self, zone: str, names: list[str], what: str, params: dict | None = None) -> dict[str, dict]:
+        response = self._call("GET", zone, names, what, params=params)
+        try:
+            return txt_rrsets(response.json())
+        except ValueError as exc:
+            raise self._failure(
+                names, "%s: unexpected answer from %s (HTTP %d): %s" % (what, self.api_url, response.status_code, exc)
+            ) from None
+
+    # --------------------------------------------------------------- interface
+    def read_values(self, zone: str, fqdn: str) -> set[str]:
+        name = normalize(fqdn)
+        # Servers that do not know the filter return the whole zone; only this name counts either way.
+        rrsets = self._zone_rrsets(
+            zone, [name], "read of zone %s" % normalize(zone), params={"rrset_name": name + ".", "rrset_type": "TXT"}
+        )
+        return served_values(rrsets.get(name))
+
+    def _change(self, zone: str, records: dict[str, list[str]], ttl: int | None) -> None:
+        changes: dict[str, list[str]] = {}
+        for fqdn, values in records.items():
+            changes.setdefault(normalize(fqdn), []).extend(values)
+        names = sorted(changes)
+        what = "update of zone %s" % normalize(zone)
+        with _zone_lock((self.api_url, self.server_id, normalize(zone))):
+            current = self._zone_rrsets(zone, names, what)
+            rrsets = patch_rrsets(current, changes, ttl)
+            if rrsets:
+                self._call("PATCH", zone, names, what, json={"rrsets": rrsets})
+
+    def add_values(self, zone: str, records: dict[str, list[str]], ttl: int) -> None:
+        self._change(zone, records, int(ttl))
+
+    def remove_values(self, zone: str, records: dict[str, list[str]]) -> None:
+        self._change(zone, records, None)

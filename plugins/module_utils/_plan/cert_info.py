@@ -1,0 +1,103 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read certificates into the plain facts the modules return and store.
+
+``cert.json``, ``acme_finalize``'s result and ``cert_expiry_facts`` all
+describe a certificate the same way (names, serial, validity, issuer, key
+type); deriving them in one place keeps those three views identical.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import traceback
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import key_type_of
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
+
+try:
+    from cryptography import x509
+
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----", re.DOTALL)
+
+
+def iso_utc(moment: datetime.datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix and whole seconds, e.g. ``2025-03-01T12:00:00Z``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now() -> datetime.datetime:
+    """The current time, timezone-aware, so it compares with certificate dates."""
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def split_pem_chain(text: str | bytes) -> list[str]:
+    """The PEM blocks of a chain, leaf first, each ending in a newline.
+
+    ACME servers return the chain as one ``application/pem-certificate-chain``
+    document; it is split on the PEM markers rather than parsed so the bytes
+    written to disk are exactly the ones the CA signed.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("ascii")
+    return [block + "\n" for block in _PEM_CERT.findall(text)]
+
+
+def load_certificate(pem: str | bytes):
+    """Parse the first certificate of a PEM document."""
+    if isinstance(pem, str):
+        pem = pem.encode("ascii")
+    return x509.load_pem_x509_certificate(pem)
+
+
+def load_der_certificate(der: bytes):
+    """Parse one DER certificate (what a TLS handshake hands over)."""
+    return x509.load_der_x509_certificate(der)
+
+
+def dns_names(cert) -> list[str]:
+    """The certificate's DNS subjectAltNames, normalized, in certificate order.
+
+    Only the SAN counts: CAs issue for SANs, and a CN that is missing there is
+    not a name the certificate is valid for.
+    """
+    try:
+        extension = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [normalize(name) for name in extension.value.get_values_for_type(x509.DNSName)]
+
+
+def not_before(cert) -> datetime.datetime:
+    """notBefore as an aware UTC datetime (cryptography < 42 only has the naive attribute)."""
+    if hasattr(cert, "not_valid_before_utc"):
+        return cert.not_valid_before_utc
+    return cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_after(cert) -> datetime.datetime:
+    """notAfter as an aware UTC datetime (cryptography < 42 only has the naive attribute)."""
+    if hasattr(cert, "not_valid_after_utc"):
+        return cert.not_valid_after_utc
+    return cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def certificate_info(cert) -> dict:
+    """The facts kept about a certificate: names, serial (hex), validity, issuer and key type."""
+    return {
+        "names": dns_names(cert),
+        "serial": format(cert.serial_number, "x"),
+        "not_before": iso_utc(not_before(cert)),
+        "not_after": iso_utc(not_after(cert)),
+        "issuer": cert.issuer.rfc4514_string(),
+        "key_type": key_type_of(cert.public_key()),
+    }

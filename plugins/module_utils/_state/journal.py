@@ -1,0 +1,196 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The journal of published TXT values, so a killed run's values can be removed by the next run.
+
+A run removes the values it published in an ``always`` step, but a run that
+is killed (SIGKILL, OOM, power loss) never gets there. Its order is resumed
+by the next run, and if the dead run had already answered the challenges,
+the resumed order needs no records: nothing would ever remove those values.
+
+So ``dns_txt_record`` writes down every value **before** it asks a provider
+to add it (provider name, zone, owner name, value), and strikes it once the
+removal is confirmed (the value is gone). Whatever is still listed when the
+next run starts was published by a run that never cleaned up, and is
+removed first: exactly those values at exactly those providers, nothing
+else. Listing a value that never made it to DNS (killed between the journal
+and the write) is harmless: removing it finds nothing to remove.
+
+Concurrent runs are kept out of one state directory by ``state_lock`` (a
+SIGKILLed run's lock is taken over), so the values found by a run that holds
+the lock are never those of a live run. The journal file itself is only
+changed under ``flock`` on its directory, and replaced in one rename, so
+even modules called outside the role never lose each other's entries or
+leave a half-written file; temporary files of a writer that was killed are
+removed on the next change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json, read_json
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import iso_utc, utc_now
+
+JOURNAL_NAME = ".txt-journal.json"
+VERSION = 1
+
+
+class JournalError(Exception):
+    """The journal cannot be read or written; the message names the file."""
+
+
+def journal_path(state_dir: str) -> str:
+    """``<state_dir>/.txt-journal.json``: where the role keeps the journal."""
+    return os.path.join(state_dir, JOURNAL_NAME)
+
+
+def entry_key(entry: dict) -> tuple[str, str, str]:
+    """What identifies an entry: provider name, zone and owner name."""
+    return (entry["provider"], entry["zone"], entry["name"])
+
+
+class _Guard:
+    """``flock`` on the journal's directory while the journal is read, changed and replaced."""
+
+    def __init__(self, path: str, create: bool):
+        self.directory = os.path.dirname(os.path.abspath(path))
+        self.create = create
+        self.fd = None
+
+    def __enter__(self):
+        if self.create:
+            os.makedirs(self.directory, exist_ok=True)
+        self.fd = os.open(self.directory, os.O_RDONLY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
+
+
+def _valid_entry(entry) -> bool:
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(key), str) and entry[key] for key in ("provider", "zone", "name"))
+        and isinstance(entry.get("values"), list)
+        and all(isinstance(value, str) for value in entry["values"])
+    )
+
+
+def _read(path: str) -> list[dict]:
+    try:
+        document = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise JournalError("cannot read the TXT journal %s: %s" % (path, exc)) from None
+    if document is None:
+        return []
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not all(_valid_entry(entry) for entry in entries):
+        raise JournalError(
+            "the TXT journal %s is not a list of {provider, zone, name, values} entries; remove the values it "
+            "lists by hand, then delete it" % path
+        )
+    return entries
+
+
+def _sweep_temporaries(path: str) -> None:
+    """Remove temporary files of a journal write that was killed (the caller holds the guard)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = "." + os.path.basename(path) + "."
+    for name in os.listdir(directory):
+        if name.startswith(prefix):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
+
+
+def _write(path: str, entries: list[dict]) -> None:
+    _sweep_temporaries(path)
+    if entries:
+        atomic_write_json(path, {"version": VERSION, "entries": entries}, mode=0o600)
+        return
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load(path: str) -> list[dict]:
+    """The entries now listed: ``[{provider, zone, name, values, since}]`` (empty without a journal)."""
+    if not os.path.exists(path):
+        return []
+    with _Guard(path, create=False):
+        return _read(path)
+
+
+def _changes(changes) -> dict[tuple[str, str, str], list[str]]:
+    merged: dict[tuple[str, str, str], list[str]] = {}
+    for provider, zone, name, values in changes:
+        bucket = merged.setdefault((provider, zone, name), [])
+        bucket.extend(value for value in values if value not in bucket)
+    return {key: values for key, values in merged.items() if values}
+
+
+def record(path: str, changes) -> None:
+    """List ``(provider, zone, name, values)`` before they are added; values already listed stay once.
+
+    Raises :class:`JournalError` when it cannot be written (disk full, no
+    permission): the caller must then not publish, or the values could be
+    left behind without a trace.
+    """
+    wanted = _changes(changes)
+    if not wanted:
+        return
+    try:
+        with _Guard(path, create=True):
+            entries = _read(path)
+            by_key = {entry_key(entry): entry for entry in entries}
+            for key, values in wanted.items():
+                entry = by_key.get(key)
+                if entry is None:
+                    provider, zone, name = key
+                    entry = {
+                        "provider": provider,
+                        "zone": zone,
+                        "name": name,
+                        "values": [],
+                        "since": iso_utc(utc_now()),
+                    }
+                    entries.append(entry)
+                    by_key[key] = entry
+                entry["values"].extend(value for value in values if value not in entry["values"])
+            _write(path, entries)
+    except OSError as exc:
+        raise JournalError("cannot record the TXT values to publish in %s: %s" % (path, exc)) from None
+
+
+def strike(path: str, changes) -> None:
+    """Drop ``(provider, zone, name, values)`` that are confirmed gone; an empty journal is deleted."""
+    gone = _changes(changes)
+    if not gone or not os.path.exists(path):
+        return
+    try:
+        with _Guard(path, create=False):
+            entries = _read(path)
+            kept = []
+            changed = False
+            for entry in entries:
+                removed = gone.get(entry_key(entry), ())
+                values = [value for value in entry["values"] if value not in removed]
+                changed = changed or len(values) != len(entry["values"])
+                if values:
+                    kept.append(dict(entry, values=values))
+            if changed:
+                _write(path, kept)
+    except OSError as exc:
+        raise JournalError("cannot update the TXT journal %s: %s" % (path, exc)) from None

@@ -1,0 +1,55 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common import names
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["example.test", "www.example.test", "*.example.test", "a-b.c.example.test", "Example.TEST.", "xn--bcher-kva.test"],
+)
+def test_valid_names(name):
+    assert names.name_error(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("", "is empty"),
+        ("localhost", "fully qualified"),
+        ("www.*.example.test", "wildcard"),
+        ("*foo.example.test", "wildcard"),
+        ("*.*.example.test", "wildcard"),
+        ("-bad.example.test", "invalid label"),
+        ("bad_.example.test", "invalid label"),
+        ("a" * 64 + ".test", "invalid label"),
+        ("sp ace.example.test", "invalid label"),
+    ],
+)
+def test_invalid_names(name, reason):
+    assert reason in names.name_error(name)
+
+
+def test_idna_names_are_normalized():
+    assert names.normalize("Bücher.Test.") == "xn--bcher-kva.test"
+
+
+def test_wildcard_and_apex_share_one_challenge_name():
+    assert names.challenge_name("*.example.test") == "_acme-challenge.example.test"
+    assert names.challenge_name("example.test") == "_acme-challenge.example.test"
+
+
+def test_longest_zone_prefers_the_deepest_delegation():
+    zones = ["example2.test", "deep.sub.example2.test", "example.test"]
+    assert names.longest_zone("_acme-challenge.api.deep.sub.example2.test", zones) == "deep.sub.example2.test"
+    assert names.longest_zone("_acme-challenge.sub.example2.test", zones) == "example2.test"
+    assert names.longest_zone("_acme-challenge.notexample.test", zones) is None
+    assert names.longest_zone("www.other.test", zones) is None
+
+
+def test_relative_name():
+    assert names.relative_name("_acme-challenge.www.example.test", "example.test") == "_acme-challenge.www"
+    assert names.relative_name("example.test.", "example.test") == "@"

@@ -25,12 +25,12 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import
     make_network,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.eab import EabError, check_eab_options, eab_binding
+from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import (
     atomic_write,
     atomic_write_json,
     read_json,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import iso_utc, utc_now
 
 try:
     import josepy as jose

@@ -36,11 +36,14 @@ import os
 import shutil
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import cert_dir
-from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write, atomic_write_json
+from ansible_collections.certfleet.acme.plugins.module_utils._common.files import (
+    atomic_write,
+    atomic_write_json,
+    fsync_dir,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import (
     COMMIT_DIR,
     finish_interrupted_commit,
-    fsync_dir,
     move_into_place,
 )
 

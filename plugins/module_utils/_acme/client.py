@@ -299,32 +299,6 @@ def retry_after_seconds(response, default: float | None, now: datetime.datetime 
     return max(0.0, (when - now).total_seconds())
 
 
-class DeadlineExceeded(Exception):
-    """Polling ran out of time; the message says what was being waited for."""
-
-
-class Deadline:
-    """A point in time that every poll loop of one order checks and never sleeps past."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        """Seconds left, never negative."""
-        return max(0.0, self.end - time.monotonic())
-
-    def expired(self) -> bool:
-        """True once the deadline has passed."""
-        return self.remaining() <= 0
-
-    def sleep(self, seconds: float, waiting_for: str) -> None:
-        """Sleep ``seconds`` (at most until the deadline); raise if the deadline has passed."""
-        if self.expired():
-            raise DeadlineExceeded("timed out after %ds waiting for %s" % (self.seconds, waiting_for))
-        time.sleep(max(0.0, min(seconds, self.remaining())))
-
-
 def poll_interval(response, attempt: int) -> float:
     """How long to wait before the next poll: Retry-After if given, else 0.5 s growing to 5 s.
 

@@ -26,8 +26,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.challenges im
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     PEM_CHAIN_CONTENT_TYPE,
     AcmeSession,
-    Deadline,
-    DeadlineExceeded,
     poll_interval,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import (
@@ -47,12 +45,12 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems impo
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec, cert_dir
 from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import run_batch
+from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Deadline, DeadlineExceeded
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
     certificate_info,
-    iso_utc,
     load_certificate,
     split_pem_chain,
-    utc_now,
 )
 
 try:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec, cert_dir
+from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json, read_json
-from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import iso_utc, utc_now
 
 ORDER_FILE = "order.json"
 

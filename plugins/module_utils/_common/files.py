@@ -9,9 +9,12 @@ in the same directory, flushed, and renamed over the old one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 
 
 def atomic_write(path: str, data: bytes | str, mode: int = 0o644) -> None:
@@ -34,11 +37,36 @@ def atomic_write(path: str, data: bytes | str, mode: int = 0o644) -> None:
         except OSError:
             pass
         raise
-    dir_fd = os.open(directory, os.O_RDONLY)
+    fsync_dir(directory)
+
+
+def fsync_dir(path: str) -> None:
+    """Make the renames and removals inside ``path`` durable: a rename is only on disk once its directory is."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
+        os.fsync(fd)
     finally:
-        os.close(dir_fd)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def directory_lock(path: str, create: bool = False) -> Iterator[None]:
+    """``flock`` on a directory for the time of a read-check-replace of files inside it.
+
+    The state lock and the TXT journal replace their files by rename, so a lock on
+    the file itself would be lost with the old inode; the directory stays put.
+    """
+    if create:
+        os.makedirs(path, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
 
 def atomic_write_json(path: str, document, mode: int = 0o644) -> None:

@@ -46,19 +46,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CERT_NAME
+from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import key_type_of
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import retry_call
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws_types import (
     DEPLOY_TYPES,
     TYPE_OPTIONS,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import retry_call
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.route53 import error_code, is_retryable
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
-    iso_utc,
     load_certificate,
     not_after,
     split_pem_chain,
-    utc_now,
 )
 
 try:

@@ -13,6 +13,7 @@ import datetime
 import re
 import traceback
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc
 from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import key_type_of
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
 
@@ -26,18 +27,6 @@ except ImportError:
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----", re.DOTALL)
-
-
-def iso_utc(moment: datetime.datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` suffix and whole seconds, e.g. ``2025-03-01T12:00:00Z``."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def utc_now() -> datetime.datetime:
-    """The current time, timezone-aware, so it compares with certificate dates."""
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def split_pem_chain(text: str | bytes) -> list[str]:

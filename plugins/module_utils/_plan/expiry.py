@@ -39,16 +39,15 @@ import os
 import random
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json, read_json
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
 from ansible_collections.certfleet.acme.plugins.module_utils._plan import ari as ari_lib
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
     certificate_info,
-    iso_utc,
     load_certificate,
     not_after,
     not_before,
-    utc_now,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import (
     DEFAULT_PORT,

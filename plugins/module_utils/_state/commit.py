@@ -14,19 +14,12 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.files import fsync_dir
+
 COMMIT_DIR = ".commit"
 
 # cert.pem last: see acme_cert_files.
 COMMIT_ORDER = ("privkey.pem", "fullchain.pem", "chain.pem", "cert.json", "cert.pem")
-
-
-def fsync_dir(path: str) -> None:
-    """Make the renames inside ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def move_into_place(directory: str, commit: str) -> None:

@@ -26,11 +26,15 @@ removed on the next change.
 
 from __future__ import annotations
 
-import fcntl
 import os
 
-from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json, read_json
-from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import iso_utc, utc_now
+from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
+from ansible_collections.certfleet.acme.plugins.module_utils._common.files import (
+    atomic_write_json,
+    directory_lock,
+    fsync_dir,
+    read_json,
+)
 
 JOURNAL_NAME = ".txt-journal.json"
 VERSION = 1
@@ -48,28 +52,6 @@ def journal_path(state_dir: str) -> str:
 def entry_key(entry: dict) -> tuple[str, str, str]:
     """What identifies an entry: provider name, zone and owner name."""
     return (entry["provider"], entry["zone"], entry["name"])
-
-
-class _Guard:
-    """``flock`` on the journal's directory while the journal is read, changed and replaced."""
-
-    def __init__(self, path: str, create: bool):
-        self.directory = os.path.dirname(os.path.abspath(path))
-        self.create = create
-        self.fd = None
-
-    def __enter__(self):
-        if self.create:
-            os.makedirs(self.directory, exist_ok=True)
-        self.fd = os.open(self.directory, os.O_RDONLY)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc_info):
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-        finally:
-            os.close(self.fd)
 
 
 def _valid_entry(entry) -> bool:
@@ -118,18 +100,14 @@ def _write(path: str, entries: list[dict]) -> None:
         os.unlink(path)
     except FileNotFoundError:
         return
-    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
 def load(path: str) -> list[dict]:
     """The entries now listed: ``[{provider, zone, name, values, since}]`` (empty without a journal)."""
     if not os.path.exists(path):
         return []
-    with _Guard(path, create=False):
+    with directory_lock(os.path.dirname(os.path.abspath(path)), create=False):
         return _read(path)
 
 
@@ -152,7 +130,7 @@ def record(path: str, changes) -> None:
     if not wanted:
         return
     try:
-        with _Guard(path, create=True):
+        with directory_lock(os.path.dirname(os.path.abspath(path)), create=True):
             entries = _read(path)
             by_key = {entry_key(entry): entry for entry in entries}
             for key, values in wanted.items():
@@ -180,7 +158,7 @@ def strike(path: str, changes) -> None:
     if not gone or not os.path.exists(path):
         return
     try:
-        with _Guard(path, create=False):
+        with directory_lock(os.path.dirname(os.path.abspath(path)), create=False):
             entries = _read(path)
             kept = []
             changed = False

@@ -19,12 +19,13 @@ content again, so two runs that find one stale lock cannot both take it.
 from __future__ import annotations
 
 import datetime
-import fcntl
 import json
 import os
 import socket
 import time
 import uuid
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.files import directory_lock, fsync_dir
 
 LOCK_NAME = ".lock"
 # A lock file without readable content is being written (it is filled right after O_EXCL created it) unless it
@@ -140,33 +141,6 @@ def describe(state_dir: str, holder: dict) -> str:
     )
 
 
-class _DirectoryGuard:
-    """flock on the state directory, held only while a lock file is checked and removed."""
-
-    def __init__(self, state_dir: str):
-        self.state_dir = state_dir
-        self.fd = None
-
-    def __enter__(self):
-        self.fd = os.open(self.state_dir, os.O_RDONLY)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc_info):
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-        finally:
-            os.close(self.fd)
-
-
-def _fsync_dir(state_dir: str) -> None:
-    fd = os.open(state_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _parse(text: str | None) -> dict | None:
     if not text:
         return None
@@ -180,11 +154,11 @@ def _parse(text: str | None) -> dict | None:
 def _remove_if_unchanged(state_dir: str, seen: str) -> bool:
     """Remove the lock file if it still has the content ``seen``; False when someone changed it meanwhile."""
     path = lock_path(state_dir)
-    with _DirectoryGuard(state_dir):
+    with directory_lock(state_dir):
         if _read(path) != seen:
             return False
         os.unlink(path)
-        _fsync_dir(state_dir)
+        fsync_dir(state_dir)
     return True
 
 
@@ -264,7 +238,7 @@ def acquire(
                 handle.write(json.dumps(content, indent=2, sort_keys=True) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-            _fsync_dir(state_dir)
+            fsync_dir(state_dir)
             return {
                 "acquired": True,
                 "changed": True,

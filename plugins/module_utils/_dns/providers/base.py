@@ -12,12 +12,9 @@ someone else's challenge.
 
 from __future__ import annotations
 
-import random
 import re
-import threading
-import time
 from abc import ABC, abstractmethod
-from typing import Any, Callable
+from typing import Any
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
 
@@ -251,59 +248,3 @@ def redact(text: str, secrets) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
-
-
-def retry_call(
-    fn: Callable[[], Any],
-    attempts: int = 5,
-    base_delay: float = 1.0,
-    is_retryable: Callable[[BaseException], bool] = lambda exc: False,
-    max_delay: float = 30.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Any:
-    """Call ``fn`` until it succeeds, retrying failures that ``is_retryable`` accepts.
-
-    HTTP APIs throttle (429, Route53 ``Throttling``) and fail transiently; a
-    batch run that talks to them from many threads must back off, and must
-    not retry in lockstep, hence exponential backoff with full jitter. An
-    exception with a ``retry_after`` attribute (seconds, from a Retry-After
-    header) sets a lower bound for the wait.
-    """
-    if attempts < 1:
-        raise ValueError("attempts must be at least 1")
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except Exception as exc:
-            if attempt + 1 >= attempts or not is_retryable(exc):
-                raise
-            delay = random.uniform(0, min(max_delay, base_delay * (2**attempt)))
-            hint = getattr(exc, "retry_after", None)
-            if isinstance(hint, (int, float)) and hint > 0:
-                delay = max(delay, min(float(hint), max_delay))
-            sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-class Throttle:
-    """Spaces calls at least ``interval`` seconds apart, across threads.
-
-    For APIs with a documented request rate (Route53 allows five requests per
-    second per account): every worker calls :meth:`wait` before a request.
-    """
-
-    def __init__(self, rate_per_second: float, clock: Callable[[], float] = time.monotonic, sleep=time.sleep):
-        self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next = 0.0
-
-    def wait(self) -> None:
-        """Block until this caller's slot comes up."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)

@@ -15,7 +15,8 @@ import threading
 from typing import Any
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider, Throttle
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.http_api import (
     HAS_REQUESTS,
     HttpStatusError,

@@ -14,19 +14,16 @@ into a message, and every message goes through the provider's scrubber.
 
 from __future__ import annotations
 
-import datetime
-import email.utils
 import json
-import re
 import time
 import traceback
 from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import parse_retry_after, retry_call
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
     DnsProvider,
     ProviderError,
-    retry_call,
 )
 
 try:
@@ -83,44 +80,6 @@ def check_url(provider: DnsProvider, field: str, value: str | None) -> str | Non
     if parts.username or parts.password:
         raise provider.config_error(field, "must not contain credentials")
     return value.rstrip("/")
-
-
-def parse_retry_after(value: Any, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds to wait from a Retry-After style value, or None when there is no usable hint.
-
-    Accepts delta-seconds (``120``), an HTTP-date (``Wed, 21 Oct 2015 07:28:00 GMT``)
-    and an ISO 8601 time (``2012-10-10T21:21:15Z``, what Rackspace documents).
-    A time in the past means "now": 0.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return max(0.0, float(value))
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    when = None
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        when = None
-    if when is None:
-        iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-        if re.search(r"[+-]\d{4}$", iso):  # "+0000": Python before 3.11 wants "+00:00"
-            iso = iso[:-2] + ":" + iso[-2:]
-        try:
-            when = datetime.datetime.fromisoformat(iso)
-        except ValueError:
-            return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, when.timestamp() - now())
 
 
 def _body_retry_after(data: Any) -> Any:

@@ -31,7 +31,8 @@ from urllib.parse import quote, urlsplit
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider, retry_call
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import retry_call
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
 
 try:
     import requests

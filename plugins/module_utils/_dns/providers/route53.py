@@ -24,11 +24,10 @@ import traceback
 from typing import Any
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle, retry_call
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
     DnsProvider,
-    Throttle,
     dns_name_error,
-    retry_call,
 )
 
 try:

@@ -14,12 +14,11 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import
     NONCE_ATTEMPTS,
     AcmeSession,
     AcmeSettings,
-    Deadline,
-    DeadlineExceeded,
     RetryingNetwork,
     poll_interval,
     retry_after_seconds,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Deadline, DeadlineExceeded
 
 
 class Response:

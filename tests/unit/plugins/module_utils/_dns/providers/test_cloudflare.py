@@ -10,7 +10,8 @@ import pytest
 import requests
 from http_stub import StubResponse, StubSession
 
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import cloudflare, http_api
+from ansible_collections.certfleet.acme.plugins.module_utils._common import retry
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import cloudflare
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
     ProviderConfigError,
     ProviderError,
@@ -233,15 +234,15 @@ def test_success_false_with_status_200_is_an_error(provider, api):
 # ------------------------------------------------------------ the HTTP helper
 def test_parse_retry_after_forms():
     now = 1_000_000_000.0
-    assert http_api.parse_retry_after("120", now=lambda: now) == 120
-    assert http_api.parse_retry_after(2.5) == 2.5
+    assert retry.parse_retry_after("120", now=lambda: now) == 120
+    assert retry.parse_retry_after(2.5) == 2.5
     later = email.utils.formatdate(now + 30, usegmt=True)
-    assert http_api.parse_retry_after(later, now=lambda: now) == pytest.approx(30)
-    assert http_api.parse_retry_after("2001-09-09T01:47:00Z", now=lambda: now) == pytest.approx(20)
-    assert http_api.parse_retry_after("2001-09-09T01:47:30.000+0000", now=lambda: now) == pytest.approx(50)
-    assert http_api.parse_retry_after("1999-01-01T00:00:00Z", now=lambda: now) == 0
-    assert http_api.parse_retry_after("soon") is None
-    assert http_api.parse_retry_after(None) is None and http_api.parse_retry_after(True) is None
+    assert retry.parse_retry_after(later, now=lambda: now) == pytest.approx(30)
+    assert retry.parse_retry_after("2001-09-09T01:47:00Z", now=lambda: now) == pytest.approx(20)
+    assert retry.parse_retry_after("2001-09-09T01:47:30.000+0000", now=lambda: now) == pytest.approx(50)
+    assert retry.parse_retry_after("1999-01-01T00:00:00Z", now=lambda: now) == 0
+    assert retry.parse_retry_after("soon") is None
+    assert retry.parse_retry_after(None) is None and retry.parse_retry_after(True) is None
 
 
 def test_transport_errors_are_retried_for_reads_only(provider, api):

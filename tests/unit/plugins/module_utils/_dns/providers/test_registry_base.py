@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import base, registry
+from ansible_collections.certfleet.acme.plugins.module_utils._common import retry
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle, retry_call
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import registry
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
     ProviderConfigError,
-    Throttle,
     dns_name_error,
-    retry_call,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import (
     RoutingError,
@@ -166,7 +166,7 @@ def test_retry_call_backs_off_and_honours_retry_after(monkeypatch):
             raise Throttled()
         return "ok"
 
-    monkeypatch.setattr(base.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(retry.random, "uniform", lambda low, high: high)
     assert retry_call(flaky, attempts=5, base_delay=1, is_retryable=lambda e: True, sleep=sleeps.append) == "ok"
     assert sleeps == [7.0, 7.0]
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import registry, route53
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
     ProviderConfigError,
     ProviderError,
-    Throttle,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import (
     build_provider,

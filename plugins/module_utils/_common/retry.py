@@ -137,3 +137,31 @@ class Deadline:
         if self.expired():
             raise DeadlineExceeded("timed out after %ds waiting for %s" % (self.seconds, waiting_for))
         time.sleep(max(0.0, min(seconds, self.remaining())))
+
+
+def poll_until(
+    done: Callable[[], bool],
+    timeout: float,
+    first_delay: float,
+    max_delay: float,
+    factor: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Ask ``done()`` until it is true (True) or ``timeout`` seconds have passed (False).
+
+    Remote changes (a Route53 change going INSYNC, a Rackspace job, an AWS
+    listener update) usually finish within a second or two and sometimes take
+    minutes: pauses start short and grow by ``factor`` up to ``max_delay``, and
+    the last one never sleeps past the timeout. ``done`` may raise to stop early.
+    """
+    deadline = clock() + timeout
+    delay = first_delay
+    while True:
+        if done():
+            return True
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return False
+        sleep(min(delay, remaining))
+        delay = min(delay * factor, max_delay)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import shutil
@@ -36,30 +35,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / ".build" / "collections"))
 sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests" / "fakes"))
 
+import acme_ari_fake  # noqa: E402
+import testca  # noqa: E402
 from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
-from playbook_runner import run_module  # noqa: E402
+from playbook_runner import adhoc_command, run_module  # noqa: E402
 
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari_state import open_ari  # noqa: E402
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.expiry import (  # noqa: E402
     due_names,
     expiry_facts,
-    open_ari,
 )
 
 UTC = datetime.timezone.utc
-
-
-def load_fake():
-    spec = importlib.util.spec_from_file_location(
-        "certfleet_bench_ari_fake", REPO / "tests" / "fakes" / "acme_ari_fake.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def write_fleet(state_dir: Path, count: int, issue) -> list[dict]:
@@ -78,24 +68,13 @@ def write_fleet(state_dir: Path, count: int, issue) -> list[dict]:
 def self_issued(key):
     """Certificates signed with ``key``, with an AKI, lifetimes spread over 90 days (some are due)."""
     now = datetime.datetime.now(UTC)
-    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench CA")])
-    aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key())
+    issuer = testca.x509_name("bench CA")
+    aki = ((x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), False),)
 
     def issue(names, index):
         not_before = now - datetime.timedelta(days=index % 90)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([]))
-            .issuer_name(issuer)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_before + datetime.timedelta(days=90))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=True)
-            .add_extension(aki, critical=False)
-            .sign(key, hashes.SHA256())
-        )
-        return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        not_after = not_before + datetime.timedelta(days=90)
+        return testca.pem(testca.make_leaf(key, issuer, key.public_key(), names, not_before, not_after, extensions=aki))
 
     return issue
 
@@ -164,10 +143,9 @@ def main() -> None:
         print("    %d due of %d" % (len(due_names(facts)), len(facts)))
         results = {"logic_no_ari": seconds}
 
-        fake_module = load_fake()
         # Keep-alive, as real CAs offer: otherwise every request pays a TLS handshake on both ends.
-        fake_module._Handler.protocol_version = "HTTP/1.1"  # pylint: disable=protected-access
-        fake = fake_module.AcmeAriFake().start()
+        acme_ari_fake._Handler.protocol_version = "HTTP/1.1"  # pylint: disable=protected-access
+        fake = acme_ari_fake.AcmeAriFake().start()
         ari_dir = tmp / "ari"
         _seconds, ari_items = timed(
             "issue %d certificates from the fake CA" % count,
@@ -220,16 +198,7 @@ def main() -> None:
             results["ansible_ari_kept"] = seconds
             start = time.perf_counter()
             subprocess.run(
-                [
-                    str(Path(sys.executable).parent / "ansible"),
-                    "localhost",
-                    "-i",
-                    "localhost,",
-                    "-c",
-                    "local",
-                    "-m",
-                    "ping",
-                ],
+                adhoc_command("ansible.builtin.ping"),
                 capture_output=True,
                 env=dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=sys.executable),
                 timeout=120,

@@ -1,6 +1,9 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter that trims cert_expiry_facts' results to what the run report reads."""
+"""The filter that trims cert_expiry_facts' results to what the run report reads (documented in report_expiry.yml).
+
+Internal to the letsencrypt_dns role: no compatibility promise covers it.
+"""
 
 from __future__ import annotations
 

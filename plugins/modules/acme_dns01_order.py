@@ -274,66 +274,52 @@ records:
       sample: [Y2hhbGxlbmdlLXZhbHVlLW9uZQ]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import (
-    AccountError,
-    check_can_start,
-    open_session,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import AccountError, check_can_start
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.challenges import merge_records
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
-    AcmeSettings,
-    acme_argument_spec,
-    offered_profiles,
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import offered_profiles
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.module import (
+    acme_module,
+    fail_on_failures,
+    read_input,
+    session_or_fail,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.deps import require_libraries
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import (
-    FAILED,
     REPLACES_DROPPED,
     order_all,
     planned_orders,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import exception_problem, problem_text
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import SpecError, parse_certificates
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.cname import (
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.dnspython import (
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.cname import (
     DelegationError,
     delegate_records,
     plan_delegation,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.checks import certificates_option
 
 
 def main():
-    argument_spec = acme_argument_spec()
-    argument_spec["certificates"] = {
-        "type": "list",
-        "elements": "dict",
-        "required": True,
-        "options": {
-            "name": {"type": "str", "required": True},
-            "names": {"type": "list", "elements": "str", "required": True},
-            "key_type": {"type": "str", "default": "ec256"},
-            "profile": {"type": "str"},
-            "replaces": {"type": "str"},
-        },
-    }
-    argument_spec["resolvers"] = {"type": "list", "elements": "str", "default": []}
-    argument_spec["follow_cnames"] = {"type": "bool", "default": True}
-    argument_spec["zones"] = {"type": "list", "elements": "str", "default": []}
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_libraries(module)
+    module = acme_module(
+        {
+            "certificates": certificates_option(
+                names={"type": "list", "elements": "str", "required": True},
+                key_type={"type": "str", "default": "ec256"},
+                profile={"type": "str"},
+                replaces={"type": "str"},
+            ),
+            "resolvers": {"type": "list", "elements": "str", "default": []},
+            "follow_cnames": {"type": "bool", "default": True},
+            "zones": {"type": "list", "elements": "str", "default": []},
+        }
+    )
     if module.params["follow_cnames"] and not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
-    try:
-        specs = parse_certificates(module.params["certificates"])
-    except SpecError as exc:
-        module.fail_json(msg=str(exc))
-    try:
-        settings = AcmeSettings.from_params(module.params)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
+    specs, settings = read_input(module, "certificates", parse_certificates)
 
     if not specs:
         module.exit_json(changed=False, orders=[], records=[], delegations={}, profiles={})
@@ -352,14 +338,7 @@ def main():
         orders = planned_orders(specs, settings.state_dir, settings.directory_url)
         module.exit_json(changed=True, orders=orders, records=[], delegations=delegations, profiles={})
 
-    try:
-        session = open_session(settings)
-    except AccountError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - network, TLS and CA errors before any order
-        detail = problem_text(exception_problem(exc))
-        module.fail_json(msg="cannot use the ACME account at %s: %s" % (settings.directory_url, detail))
-
+    session = session_or_fail(module, settings)
     profiles = offered_profiles(session.directory) or {}
     orders = order_all(session, specs, settings.state_dir)
     for order in orders:
@@ -369,18 +348,9 @@ def main():
                 module.warn("certificate %r: %s" % (order["name"], note))
     records = merge_records(order["records"] for order in orders)
     changed = any(order["order_url"] for order in orders)
-    failed = [order for order in orders if order["status"] == FAILED]
-    if failed:
-        reasons = "; ".join("%s (%s)" % (order["name"], problem_text(order.get("error"))) for order in failed)
-        module.fail_json(
-            msg="%d of %d certificate(s) could not be ordered: %s" % (len(failed), len(orders), reasons),
-            changed=changed,
-            orders=orders,
-            records=records,
-            delegations=delegations,
-            profiles=profiles,
-        )
-    module.exit_json(changed=changed, orders=orders, records=records, delegations=delegations, profiles=profiles)
+    returned = {"orders": orders, "records": records, "delegations": delegations, "profiles": profiles}
+    fail_on_failures(module, orders, "could not be ordered", changed=changed, **returned)
+    module.exit_json(changed=changed, **returned)
 
 
 if __name__ == "__main__":

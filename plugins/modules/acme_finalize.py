@@ -199,36 +199,29 @@ certificates:
         identifier: {type: dns, value: www.example.test}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import AccountError, open_session
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings, acme_argument_spec
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.deps import require_libraries
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import (
-    FAILED,
     ISSUED,
     finalize_all,
     planned_certificates,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import exception_problem, problem_text
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import SpecError, parse_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.module import (
+    acme_module,
+    fail_on_failures,
+    read_input,
+    session_or_fail,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_orders
 
 
 def main():
-    argument_spec = acme_argument_spec()
-    argument_spec["orders"] = {"type": "list", "elements": "dict", "required": True}
-    argument_spec["timeout"] = {"type": "int", "default": 120}
-    argument_spec["preferred_chain"] = {"type": "str"}
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    require_libraries(module)
-    try:
-        specs = parse_orders(module.params["orders"])
-    except SpecError as exc:
-        module.fail_json(msg=str(exc))
-    try:
-        settings = AcmeSettings.from_params(module.params)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
+    module = acme_module(
+        {
+            "orders": {"type": "list", "elements": "dict", "required": True},
+            "timeout": {"type": "int", "default": 120},
+            "preferred_chain": {"type": "str"},
+        }
+    )
+    specs, settings = read_input(module, "orders", parse_orders)
 
     if module.check_mode:
         certificates = planned_certificates(specs, settings.state_dir)
@@ -236,14 +229,7 @@ def main():
     if not specs:
         module.exit_json(changed=False, certificates=[])
 
-    try:
-        session = open_session(settings)
-    except AccountError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - network, TLS and CA errors before any order
-        detail = problem_text(exception_problem(exc))
-        module.fail_json(msg="cannot use the ACME account at %s: %s" % (settings.directory_url, detail))
-
+    session = session_or_fail(module, settings)
     certificates = finalize_all(
         session, specs, settings.state_dir, module.params["timeout"], module.params["preferred_chain"]
     )
@@ -251,14 +237,7 @@ def main():
         for warning in cert.get("warnings") or []:
             module.warn("certificate %r: %s" % (cert["name"], warning))
     changed = any(cert["status"] == ISSUED for cert in certificates)
-    failed = [cert for cert in certificates if cert["status"] == FAILED]
-    if failed:
-        reasons = "; ".join("%s (%s)" % (cert["name"], problem_text(cert.get("error"))) for cert in failed)
-        module.fail_json(
-            msg="%d of %d certificate(s) were not issued: %s" % (len(failed), len(certificates), reasons),
-            changed=changed,
-            certificates=certificates,
-        )
+    fail_on_failures(module, certificates, "were not issued", changed=changed, certificates=certificates)
     module.exit_json(changed=changed, certificates=certificates)
 
 

@@ -32,10 +32,10 @@ description:
 author:
   - certfleet.acme contributors (@certfleet)
 requirements:
-  - boto3
   - cryptography
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - certfleet.acme.aws
 attributes:
   check_mode:
     support: full
@@ -63,30 +63,6 @@ options:
         C(chain.pem) and C(fullchain.pem).
     type: path
     required: true
-  region:
-    description:
-      - The AWS region. Without it the environment (E(AWS_REGION), E(AWS_DEFAULT_REGION)) or the profile decides.
-    type: str
-  endpoint_url:
-    description:
-      - An AWS-compatible endpoint used for every service instead of AWS's own (for example a test server).
-    type: str
-  aws_access_key_id:
-    description:
-      - Access key id. Without it (and O(aws_profile)) the usual boto3 credential chain is used.
-    type: str
-  aws_secret_access_key:
-    description:
-      - Secret access key; required together with O(aws_access_key_id).
-    type: str
-  aws_session_token:
-    description:
-      - Session token of temporary credentials; needs O(aws_access_key_id).
-    type: str
-  aws_profile:
-    description:
-      - A profile of the AWS configuration files. Mutually exclusive with O(aws_access_key_id).
-    type: str
   certificate_arn:
     description:
       - V(aws_acm) and V(aws_alb) only. The imported ACM certificate to re-import into. Without it the imported
@@ -256,35 +232,25 @@ actions:
   sample: ["upload IAM server certificate /certfleet/www-20250301120000", "point load balancer web port 443 at ..."]
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws import (
-    BOTO3_IMPORT_ERROR,
-    CRYPTOGRAPHY_IMPORT_ERROR,
+from ansible_collections.certfleet.acme.plugins.module_utils._aws.options import connection_argument_spec
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.deploy import run_module
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import (
+    ALB_ROLES,
+    AWS_TYPES,
     DEFAULT_IAM_PATH,
-    DEPLOY_TYPES,
-    HAS_BOTO3,
-    HAS_CRYPTOGRAPHY,
-    DeployError,
-    check_options,
-    deploy,
-    load_certificate_files,
-    private_key_fragments,
+    REQUIRED,
 )
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            type=dict(type="str", required=True, choices=list(DEPLOY_TYPES)),
+            type=dict(type="str", required=True, choices=list(AWS_TYPES)),
             cert_name=dict(type="str", required=True),
             cert_dir=dict(type="path", required=True),
-            region=dict(type="str", fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"])),
-            endpoint_url=dict(type="str"),
-            aws_access_key_id=dict(type="str", no_log=True),
-            aws_secret_access_key=dict(type="str", no_log=True),
-            aws_session_token=dict(type="str", no_log=True),
-            aws_profile=dict(type="str"),
+            **connection_argument_spec(),
             certificate_arn=dict(type="str"),
             load_balancer_name=dict(type="str"),
             listener_port=dict(type="int", default=443),
@@ -292,41 +258,18 @@ def main():
             iam_path=dict(type="str", default=DEFAULT_IAM_PATH),
             cleanup=dict(type="bool", default=True),
             listener_arn=dict(type="str"),
-            role=dict(type="str", choices=["default", "sni"], default="default"),
+            role=dict(type="str", choices=list(ALB_ROLES), default="default"),
             secret_name=dict(type="str", no_log=False),
             secret_kms_key_id=dict(type="str", no_log=False),
             wait_timeout=dict(type="int", default=120),
         ),
-        required_if=[
-            ("type", "aws_iam_elb", ("load_balancer_name",)),
-            ("type", "aws_alb", ("listener_arn",)),
-            ("type", "aws_secretsmanager", ("secret_name",)),
-        ],
+        required_if=[("type", kind, (REQUIRED[kind],)) for kind in AWS_TYPES if kind in REQUIRED],
         required_together=[("aws_access_key_id", "aws_secret_access_key")],
         required_by={"aws_session_token": ("aws_access_key_id",)},
         mutually_exclusive=[("aws_profile", "aws_access_key_id")],
         supports_check_mode=True,
     )
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-
-    try:
-        check_options(module.params)
-        files = load_certificate_files(module.params["cert_name"], module.params["cert_dir"])
-    except DeployError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    # The key goes to AWS, never into output: mask it (and each of its lines) everywhere.
-    module.no_log_values.update(private_key_fragments(files.privkey))
-
-    try:
-        result, warnings = deploy(module.params, files, check_mode=module.check_mode)
-    except DeployError as exc:
-        module.fail_json(msg=str(exc), **exc.result)
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    run_module(module)
 
 
 if __name__ == "__main__":

@@ -274,79 +274,17 @@ msg:
   sample: "deployed; 127.0.0.1:443 (SNI www.example.com) serves serial 4a3f0c9d1e2b"
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-    DeployError,
-    parse_mode,
-    pem_material,
-    plan_targets,
-    resolve_owner,
-)
-from ansible_collections.certfleet.acme.plugins.module_utils._deploy.server import (
-    Deployment,
-    default_commands,
-    pick_command,
-)
-from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import dns_names, load_certificate
-from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import sni_for
-
-
-def _verify_settings(params, names) -> dict | None:
-    """The verify endpoint with its SNI filled in; raises DeployError for a bad field."""
-    verify = params["verify"]
-    if not verify:
-        return None
-    if not verify["host"]:
-        raise DeployError("verify.host is empty")
-    if not 0 < verify["port"] < 65536:
-        raise DeployError("verify.port value %r is not a TCP port" % verify["port"])
-    if verify["timeout"] <= 0:
-        raise DeployError("verify.timeout must be more than 0, not %r" % verify["timeout"])
-    return dict(verify, sni=verify["sni"] or sni_for(names))
-
-
-def _deployment(params) -> Deployment:
-    """Everything checked and worked out before any change; raises DeployError naming the bad field."""
-    if params["verify_retries"] < 0:
-        raise DeployError("verify_retries must be 0 or more, not %r" % params["verify_retries"])
-    if params["verify_delay"] < 0:
-        raise DeployError("verify_delay must be 0 or more, not %r" % params["verify_delay"])
-    if params["command_timeout"] <= 0:
-        raise DeployError("command_timeout must be more than 0, not %r" % params["command_timeout"])
-    material = pem_material(params["privkey"], params["cert_pem"], params["chain_pem"], params["fullchain_pem"])
-    uid, gid = resolve_owner(params["owner"], params["group"])
-    targets = plan_targets(
-        params["cert"],
-        params["type"],
-        params["dest"],
-        material,
-        parse_mode("mode", params["mode"]),
-        parse_mode("key_mode", params["key_mode"]),
-        uid,
-        gid,
-    )
-    default_validate, default_reload = default_commands(params["type"])
-    return Deployment(
-        params["cert"],
-        params["type"],
-        targets,
-        material.serial,
-        validate_command=pick_command(params["validate_command"], default_validate),
-        reload_command=pick_command(params["reload_command"], default_reload),
-        verify=_verify_settings(params, dns_names(load_certificate(material.cert))),
-        verify_retries=params["verify_retries"],
-        verify_delay=params["verify_delay"],
-        command_timeout=params["command_timeout"],
-    )
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.server_task import run_module
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import SERVER_TYPES
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import endpoint_argument_spec
 
 
 def main():
     argument_spec = {
         "cert": {"type": "str", "required": True},
-        "type": {"type": "str", "required": True, "choices": ["nginx", "apache", "haproxy", "files"]},
+        "type": {"type": "str", "required": True, "choices": list(SERVER_TYPES)},
         "dest": {"type": "path", "required": True},
         "privkey": {"type": "str", "required": True, "no_log": True},
         "cert_pem": {"type": "str"},
@@ -358,15 +296,7 @@ def main():
         "key_mode": {"type": "raw", "default": "0600", "no_log": False},
         "validate_command": {"type": "str"},
         "reload_command": {"type": "str"},
-        "verify": {
-            "type": "dict",
-            "options": {
-                "host": {"type": "str", "required": True},
-                "port": {"type": "int", "default": 443},
-                "sni": {"type": "str"},
-                "timeout": {"type": "int", "default": 5},
-            },
-        },
+        "verify": endpoint_argument_spec(timeout={"type": "int", "default": 5}),
         "verify_retries": {"type": "int", "default": 5},
         "verify_delay": {"type": "float", "default": 2.0},
         "command_timeout": {"type": "int", "default": 120},
@@ -376,18 +306,7 @@ def main():
         required_one_of=[("cert_pem", "fullchain_pem")],
         supports_check_mode=True,
     )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-    try:
-        deployment = _deployment(module.params)
-    except DeployError as exc:
-        module.fail_json(msg="cert %r: %s" % (module.params["cert"], exc))
-    result = deployment.run(check_mode=module.check_mode, diff=module._diff)
-    for warning in deployment.warnings:
-        module.warn(warning)
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_module(module)
 
 
 if __name__ == "__main__":

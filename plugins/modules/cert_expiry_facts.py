@@ -354,69 +354,34 @@ renewal_info_url:
   sample: https://acme-v02.api.letsencrypt.org/draft-ietf-acme-ari-03/renewalInfo
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
-from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs import require
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import CRYPTOGRAPHY
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import REQUESTS
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari_state import open_ari
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.checks import (
+    certificates_option,
+    expiry_input_problem,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.expiry import (
     due_names,
     expiry_facts,
-    open_ari,
     undeployed_names,
 )
-
-
-def _check(module, certificates, state_dir) -> None:
-    """One clear error naming the field and the value, before anything is asked or written."""
-    params = module.params
-    if params["renew_days"] is not None and params["renew_days"] < 0:
-        module.fail_json(msg="renew_days must be 0 or more, not %r" % params["renew_days"])
-    if params["request_timeout"] <= 0:
-        module.fail_json(msg="request_timeout must be more than 0, not %r" % params["request_timeout"])
-    seen = set()
-    for item in certificates:
-        if item["name"] in seen:
-            module.fail_json(msg="certificate %r: field 'name' value %r is used twice" % (item["name"], item["name"]))
-        seen.add(item["name"])
-        if not item.get("path") and not state_dir:
-            module.fail_json(msg="certificate %r: field 'path' is not set and state_dir is not given" % item["name"])
-        endpoint = item.get("endpoint")
-        if endpoint:
-            if not endpoint["host"]:
-                module.fail_json(msg="certificate %r: field 'endpoint.host' is empty" % item["name"])
-            if not 0 < endpoint["port"] < 65536:
-                module.fail_json(
-                    msg="certificate %r: field 'endpoint.port' value %r is not a TCP port"
-                    % (item["name"], endpoint["port"])
-                )
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import endpoint_argument_spec
 
 
 def main():
     argument_spec = {
-        "certificates": {
-            "type": "list",
-            "elements": "dict",
-            "required": True,
-            "options": {
-                "name": {"type": "str", "required": True},
-                "path": {"type": "path"},
-                "names": {"type": "list", "elements": "str"},
-                "key_type": {"type": "str"},
-                "profile": {"type": "str"},
-                "force": {"type": "bool", "default": False},
-                "endpoint": {
-                    "type": "dict",
-                    "options": {
-                        "host": {"type": "str", "required": True},
-                        "port": {"type": "int", "default": 443},
-                        "sni": {"type": "str"},
-                    },
-                },
-            },
-        },
+        "certificates": certificates_option(
+            path={"type": "path"},
+            names={"type": "list", "elements": "str"},
+            key_type={"type": "str"},
+            profile={"type": "str"},
+            force={"type": "bool", "default": False},
+            endpoint=endpoint_argument_spec(),
+        ),
         "state_dir": {"type": "path"},
         "renew_days": {"type": "int"},
         "force": {"type": "bool", "default": False},
@@ -426,22 +391,21 @@ def main():
         "set_facts": {"type": "bool", "default": True},
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    require(module, CRYPTOGRAPHY)
     params = module.params
-    if params["acme_directory"] and not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    certificates = params["certificates"]
-    state_dir = params["state_dir"]
-    _check(module, certificates, state_dir)
+    if params["acme_directory"]:
+        require(module, REQUESTS)
+    problem = expiry_input_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
 
     timeout = params["request_timeout"]
     ari, warning = open_ari(params["acme_directory"], params["acme_ca_bundle"], timeout)
     if warning:
         module.warn(warning)
     facts, warnings = expiry_facts(
-        certificates,
-        state_dir,
+        params["certificates"],
+        params["state_dir"],
         params["renew_days"],
         force=params["force"],
         ari=ari,

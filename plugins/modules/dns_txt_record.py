@@ -32,6 +32,13 @@ requirements:
   - requests (for providers of type C(powerdns), C(rackspace) and C(cloudflare))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - certfleet.acme.provider_rfc2136
+  - certfleet.acme.provider_route53
+  - certfleet.acme.provider_hook
+  - certfleet.acme.provider_powerdns
+  - certfleet.acme.provider_rackspace
+  - certfleet.acme.provider_cloudflare
+  - certfleet.acme.provider_manual
 attributes:
   check_mode:
     support: full
@@ -44,33 +51,8 @@ options:
   provider:
     description:
       - One DNS provider entry, as in the role variable C(letsencrypt_dns_providers).
-      - Needs C(name), C(type) and C(zones) (list of zone names), plus the options of its type.
-      - 'Type C(rfc2136) options: C(server) (required, address or host name of the primary), C(port) (default V(53)),
-        C(key_name), C(key_secret) (base64 TSIG secret), C(key_algorithm) (default V(hmac-sha256); V(hmac-md5),
-        V(hmac-sha1), V(hmac-sha224), V(hmac-sha384), V(hmac-sha512)), C(timeout) (seconds, default V(10)).'
-      - 'Type C(route53) options: C(aws_access_key_id), C(aws_secret_access_key), C(aws_session_token) (all three
-        secret; without them the usual boto3 credential chain is used), C(aws_profile), C(region) (default
-        V(us-east-1)), C(endpoint_url) (an AWS-compatible endpoint), C(hosted_zone_id) (dictionary of zone name to
-        hosted zone id, to skip the lookup by name), C(private_zone) (default V(false): only public hosted zones are
-        used), C(wait_insync) (default V(true): wait until Route 53 reports each change INSYNC), C(wait_timeout)
-        (seconds, default V(300)).'
-      - 'Type C(hook) options: C(hook) (required, path of a dehydrated-style hook, called as
-        C(HOOK deploy_challenge DOMAIN TOKEN_FILENAME TOKEN_VALUE) and C(HOOK clean_challenge ...)), C(chain)
-        (default V(false); V(true) passes many records in one call, like dehydrated''s C(HOOK_CHAIN=yes)),
-        C(environment) (variables for the hook; every value is treated as a secret), C(timeout) (seconds per call,
-        default V(300)). The hook cannot read, so O(state=present) deploys and O(state=absent) cleans every given
-        value.'
-      - 'Type C(powerdns) options: C(api_url) (required, for example V(http://192.0.2.53:8081)), C(api_key) (required,
-        secret), C(server_id) (default V(localhost)), C(timeout) (seconds, default V(30)), C(validate_certs) (default
-        V(true)). Each zone is changed with one PATCH carrying the merged value set of every changed name.'
-      - 'Type C(rackspace) options: C(username) (required), C(api_key) (required, secret), C(identity_url) (default
-        V(https://identity.api.rackspacecloud.com/v2.0/tokens)), C(region), C(dns_url), C(timeout) (seconds, default
-        V(30)), C(job_timeout) (seconds, default V(120)). TTLs below 300 are raised to 300.'
-      - 'Type C(cloudflare) options: C(api_token) (required, secret; needs Zone:Read and DNS:Edit), C(api_url)
-        (default V(https://api.cloudflare.com/client/v4)), C(timeout) (seconds, default V(30)). TTL V(1) means
-        automatic; other TTLs are moved into 60..86400.'
-      - 'Type C(manual) options: C(path) (optional file where the records are written as JSON). Nothing is written to
-        DNS; the records to create or delete are shown as warnings and returned in RV(notices).'
+      - Needs C(name), C(type) and C(zones) (list of zone names), plus the options of its type, which the notes
+        below list (one note per type).
       - Mutually exclusive with O(providers); one of them is required.
     type: dict
   providers:
@@ -293,8 +275,12 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.module import 
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import ProviderConfigError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import missing_library
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import (
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.record_set import (
+    RECORDS_ARGUMENT,
+    STATE_ARGUMENT,
     RecordInputError,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import (
     SyncResult,
     clean_journal,
     prepare_records,
@@ -307,16 +293,8 @@ def main():
         argument_spec=dict(
             provider=dict(type="dict"),
             providers=dict(type="list", elements="dict"),
-            records=dict(
-                type="list",
-                elements="dict",
-                required=True,
-                options=dict(
-                    name=dict(type="str", required=True),
-                    values=dict(type="list", elements="str", required=True),
-                ),
-            ),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            records=RECORDS_ARGUMENT,
+            state=STATE_ARGUMENT,
             ttl=dict(type="int", default=60),
             skip_providers=dict(type="list", elements="str", default=[]),
             journal=dict(type="path"),

@@ -169,29 +169,20 @@ elapsed:
   sample: 4.21
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import (
-    DNSPYTHON_IMPORT_ERROR,
-    HAS_DNSPYTHON,
-    DiscoveryError,
-    wait_propagated,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs import require
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.dnspython import DNSPYTHON
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.nameservers import DiscoveryError
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import wait_propagated
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.record_set import RECORDS_ARGUMENT, STATE_ARGUMENT
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            records=dict(
-                type="list",
-                elements="dict",
-                required=True,
-                options=dict(
-                    name=dict(type="str", required=True),
-                    values=dict(type="list", elements="str", required=True),
-                ),
-            ),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            records=RECORDS_ARGUMENT,
+            state=STATE_ARGUMENT,
             timeout=dict(type="int", default=120),
             interval=dict(type="float", default=2),
             resolvers=dict(type="list", elements="str", default=[]),
@@ -199,8 +190,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not HAS_DNSPYTHON:
-        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
+    require(module, DNSPYTHON)
 
     try:
         result = wait_propagated(

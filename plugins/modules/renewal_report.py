@@ -329,12 +329,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json
 from ansible_collections.certfleet.acme.plugins.module_utils._report.fields import attention_rows
-from ansible_collections.certfleet.acme.plugins.module_utils._report.report import (
-    build_report,
-    notify,
-    summary_line,
-    table_lines,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils._report.notify import notify
+from ansible_collections.certfleet.acme.plugins.module_utils._report.rows import build_report
+from ansible_collections.certfleet.acme.plugins.module_utils._report.table import summary_line, table_lines
 
 REPORT_MODE = 0o640
 

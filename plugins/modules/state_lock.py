@@ -176,7 +176,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import finish_interrupted_commits
-from ansible_collections.certfleet.acme.plugins.module_utils._state.lock import LockHeld, acquire, lock_path, release
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import lock_path
+from ansible_collections.certfleet.acme.plugins.module_utils._state.lock import LockHeld, acquire, release
 
 
 def main():

@@ -57,24 +57,22 @@ import base64
 import datetime
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import re
 import secrets
-import ssl
 import sys
-import tempfile
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # serving.py, testca.py, also when loaded by path
+from serving import Handler, HttpsLoopbackServer, add_address_arguments, address, serve_until_interrupted, url_at  # noqa: E402
+from testca import make_ca, make_leaf, pem, server_auth, x509_name  # noqa: E402
 
 ERROR = "urn:ietf:params:acme:error:"
 ARI_ID = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
@@ -191,85 +189,40 @@ def _parse_jws(body: bytes) -> tuple[dict, bytes, bytes, bytes]:
 # TLS and the issuer
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "certfleet ACME ARI fake"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
 def _ca(common_name: str):
-    key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .issuer_name(_name(common_name))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
+    subject = x509_name(common_name, organization="certfleet ACME ARI fake")
+    return make_ca(subject, now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650), ski=True)
 
 
-def _leaf(ca_key, ca_cert, public_key, sans: list, not_before, not_after, server_auth: bool = True):
+def _leaf(ca_key, ca_cert, public_key, sans: list, not_before, not_after):
+    """A certificate the fake's issuer signs: for TLS servers, with the issuer's key id."""
     ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([]))
-        .issuer_name(ca_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    extensions = (
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), False),
+        server_auth(),
     )
-    if server_auth:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    return builder.sign(ca_key, hashes.SHA256())
-
-
-def _pem(cert) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return make_leaf(ca_key, ca_cert.subject, public_key, sans, not_before, not_after, extensions=extensions)
 
 
 # --------------------------------------------------------------------------
 # the HTTP handler
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(Handler):
     server_version = "certfleet-acme-ari-fake"
-    fake: AcmeAriFake  # set on the subclass made by AcmeAriFake.start
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        pass
+    protocol_version = "HTTP/1.0"  # one request a connection, as the standard library answers by default
+    fake: AcmeAriFake
 
     # -- answers
 
     def _send(self, status: int, body=None, headers: dict | None = None, content_type="application/json"):
-        data = b""
-        if body is not None:
-            data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body, indent=1).encode("utf-8")
-        self.send_response(status)
-        if body is not None:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        for key, value in (headers or {}).items():
-            values = value if isinstance(value, list) else [value]
-            for item in values:
-                self.send_header(key, item)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        headers = dict(headers or {}, **{"Cache-Control": "no-store"})
+        if isinstance(body, str):
+            self.send_answer(status, body.encode("utf-8"), headers, content_type)
+        else:
+            self.send_json(status, body, headers, content_type, indent=1)
 
     def _problem(self, problem: Problem, nonce: bool = True) -> None:
         headers = {"Replay-Nonce": self.fake.new_nonce()} if nonce else {}
@@ -304,8 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):  # pylint: disable=invalid-name
         try:
             self.fake.count("POST", self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
+            body = self.read_body()
             if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/jose+json":
                 raise Problem("malformed", "Content-Type must be application/jose+json", 415)
             status, answer, headers = self.fake.handle_post(self.path, body)
@@ -323,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
 # the fake
 
 
-class AcmeAriFake:
+class AcmeAriFake(HttpsLoopbackServer):
     """A loopback ACME server with ARI and profiles, and a record of what it was asked."""
 
     def __init__(
@@ -343,13 +295,9 @@ class AcmeAriFake:
         self.external_account_required = external_account_required
         #: EAB MAC keys by key id, base64url as a CA hands them out.
         self.eab_keys = dict(eab_keys or {})
-        self.host = host
-        self.port = port
+        super().__init__(host, port, tls_dir)
         self.retry_after = retry_after
-        self._tls_dir = tls_dir
-        self._own_tls_dir = None
         self.lock = threading.RLock()
-        self.server: ThreadingHTTPServer | None = None
         self.nonces: set = set()
         self.accounts: dict = {}
         self.orders: dict = {}
@@ -370,80 +318,16 @@ class AcmeAriFake:
         self._refuse_replaces = (0, "alreadyReplaced", 409, None)
         self._counter = 0
         self.issuer_key, self.issuer_cert = _ca("certfleet fake ARI issuer %s" % secrets.token_hex(3))
-        self.ca_bundle = ""
 
-    # -- life cycle
-
-    def start(self) -> AcmeAriFake:
-        if self._tls_dir is None:
-            self._own_tls_dir = tempfile.mkdtemp(prefix="acme-ari-fake-")
-            self._tls_dir = self._own_tls_dir
-        os.makedirs(self._tls_dir, exist_ok=True)
-        ca_key, ca_cert = _ca("certfleet fake ACME listener CA")
-        listener_key = ec.generate_private_key(ec.SECP256R1())
-        now = _now()
-        sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(self.host))]
-        listener = _leaf(
-            ca_key,
-            ca_cert,
-            listener_key.public_key(),
-            sans,
-            now - datetime.timedelta(days=1),
-            now + datetime.timedelta(days=30),
-        )
-        self.ca_bundle = os.path.join(self._tls_dir, "ca.pem")
-        cert_path = os.path.join(self._tls_dir, "listener.pem")
-        key_path = os.path.join(self._tls_dir, "listener.key")
-        with open(self.ca_bundle, "w", encoding="ascii") as handle:
-            handle.write(_pem(ca_cert))
-        with open(cert_path, "w", encoding="ascii") as handle:
-            handle.write(_pem(listener))
-        with open(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as handle:
-            handle.write(
-                listener_key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-                ).decode("ascii")
-            )
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_path, key_path)
-        handler = type("AcmeAriFakeHandler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer((self.host, self.port), handler)
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, name="acme-ari-fake", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-        if self._own_tls_dir:
-            for name in os.listdir(self._own_tls_dir):
-                os.unlink(os.path.join(self._own_tls_dir, name))
-            os.rmdir(self._own_tls_dir)
-            self._own_tls_dir = None
-
-    def __enter__(self) -> AcmeAriFake:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    handler = _Handler
+    thread_name = "acme-ari-fake"
+    ca_common_name = "certfleet fake ACME listener CA"
+    ca_organization = "certfleet ACME ARI fake"
 
     # -- addresses
 
-    @property
-    def base_url(self) -> str:
-        return "https://%s:%d" % (self.host, self.port)
-
-    @property
-    def directory_url(self) -> str:
-        return self.base_url + "/dir"
-
-    @property
-    def renewal_info_url(self) -> str:
-        return self.base_url + "/acme/renewal-info"
+    directory_url = url_at("/dir")
+    renewal_info_url = url_at("/acme/renewal-info")
 
     def info(self) -> dict:
         return {
@@ -453,9 +337,9 @@ class AcmeAriFake:
             "profiles": self.profiles,
         }
 
-    def issuer_pem(self) -> str:
+    def issuerpem(self) -> str:
         """The certificate of the fake's issuing CA (what issued certificates chain to)."""
-        return _pem(self.issuer_cert)
+        return pem(self.issuer_cert)
 
     # -- behaviour the tests set
 
@@ -489,7 +373,7 @@ class AcmeAriFake:
         """
         key = key or ec.generate_private_key(ec.SECP256R1())
         cert, cert_id = self._sign(key.public_key(), names, lifetime)
-        return _pem(cert), cert_id
+        return pem(cert), cert_id
 
     def _sign(self, public_key, names: list, lifetime: datetime.timedelta) -> tuple:
         now = _now()
@@ -521,7 +405,7 @@ class AcmeAriFake:
             return "%d%s" % (self._counter, secrets.token_hex(4))
 
     def directory(self) -> dict:
-        base = self.base_url + "/acme/"
+        base = self.url + "/acme/"
         directory = {
             "newNonce": base + "new-nonce",
             "newAccount": base + "new-account",
@@ -531,7 +415,7 @@ class AcmeAriFake:
         }
         if self.renewal_info:
             directory["renewalInfo"] = self.renewal_info_url
-        meta = {"termsOfService": self.base_url + "/terms"}
+        meta = {"termsOfService": self.url + "/terms"}
         if self.profiles is not None:
             meta["profiles"] = dict(self.profiles)
         if self.external_account_required:
@@ -566,7 +450,7 @@ class AcmeAriFake:
 
     def handle_post(self, path: str, body: bytes) -> tuple:
         """Check the JWS and dispatch: returns (status, body, headers)."""
-        url = self.base_url + path
+        url = self.url + path
         protected, payload, signing_input, signature = _parse_jws(body)
         nonce = protected.get("nonce")
         with self.lock:
@@ -600,7 +484,7 @@ class AcmeAriFake:
             return self._new_order(protected["kid"], request)
         if len(parts) == 3 and parts[0] == "acme":
             kind, ident = parts[1], parts[2]
-            if kind == "acct" and self.base_url + path == protected["kid"]:
+            if kind == "acct" and self.url + path == protected["kid"]:
                 return 200, self._account_json(account), {}
             if kind == "order":
                 return 200, self._order_json(self._owned(self.orders, ident, protected["kid"])), {}
@@ -634,7 +518,7 @@ class AcmeAriFake:
             raise Problem("malformed", "externalAccountBinding alg %r is not HS256/384/512" % protected.get("alg"))
         if "nonce" in protected:
             raise Problem("malformed", "externalAccountBinding must not have a nonce")
-        if protected.get("url") != self.base_url + "/acme/new-account":
+        if protected.get("url") != self.url + "/acme/new-account":
             raise Problem("malformed", "externalAccountBinding url %r is not newAccount" % protected.get("url"))
         kid = protected.get("kid")
         if kid not in self.eab_keys:
@@ -668,7 +552,7 @@ class AcmeAriFake:
         eab_kid = self._check_eab(binding, jwk) if binding is not None and self.eab_keys else None
         if request.get("termsOfServiceAgreed") is not True:
             raise Problem("malformed", "termsOfServiceAgreed must be true")
-        url = self.base_url + "/acme/acct/" + self._next_id()
+        url = self.url + "/acme/acct/" + self._next_id()
         account = {
             "url": url,
             "jwk": jwk,
@@ -689,15 +573,15 @@ class AcmeAriFake:
             "status": order["status"],
             "expires": order["expires"],
             "identifiers": order["identifiers"],
-            "authorizations": [self.base_url + "/acme/authz/" + ident for ident in order["authzs"]],
-            "finalize": self.base_url + "/acme/finalize/" + order["id"],
+            "authorizations": [self.url + "/acme/authz/" + ident for ident in order["authzs"]],
+            "finalize": self.url + "/acme/finalize/" + order["id"],
         }
         if order.get("profile"):
             body["profile"] = order["profile"]
         if order.get("replaces"):
             body["replaces"] = order["replaces"]
         if order.get("certificate"):
-            body["certificate"] = self.base_url + "/acme/cert/" + order["certificate"]
+            body["certificate"] = self.url + "/acme/cert/" + order["certificate"]
         return body
 
     def _update_order(self, order: dict) -> None:
@@ -809,7 +693,7 @@ class AcmeAriFake:
             self.orders[order_id] = order
             if replaces:
                 self._replaced[replaces] = order_id
-        return 201, self._order_json(order), {"Location": self.base_url + "/acme/order/" + order_id}
+        return 201, self._order_json(order), {"Location": self.url + "/acme/order/" + order_id}
 
     def _authz_json(self, authz: dict) -> dict:
         with self.lock:
@@ -821,7 +705,7 @@ class AcmeAriFake:
             "challenges": [
                 {
                     "type": "dns-01",
-                    "url": self.base_url + "/acme/chall/" + challenge["id"],
+                    "url": self.url + "/acme/chall/" + challenge["id"],
                     "status": challenge["status"],
                     "token": challenge["token"],
                 }
@@ -841,11 +725,11 @@ class AcmeAriFake:
                 authz["status"] = "valid"
         body = {
             "type": "dns-01",
-            "url": self.base_url + "/acme/chall/" + ident,
+            "url": self.url + "/acme/chall/" + ident,
             "status": challenge["status"],
             "token": challenge["token"],
         }
-        up = '<%s/acme/authz/%s>;rel="up"' % (self.base_url, authz["id"])
+        up = '<%s/acme/authz/%s>;rel="up"' % (self.url, authz["id"])
         return 200, body, {"Link": up}
 
     def _finalize(self, ident: str, account: str, request) -> tuple:
@@ -874,19 +758,18 @@ class AcmeAriFake:
         with self.lock:
             self.downloads[order["id"]] = {
                 "account": account,
-                "pem": _pem(cert) + self.issuer_pem(),
+                "pem": pem(cert) + self.issuerpem(),
                 "cert_id": cert_id,
             }
             order["certificate"] = order["id"]
             order["status"] = "valid"
             order["cert_id"] = cert_id
-        return 200, self._order_json(order), {"Location": self.base_url + "/acme/order/" + ident}
+        return 200, self._order_json(order), {"Location": self.url + "/acme/order/" + ident}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve a small fake ACME CA with ARI and profiles on loopback.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    add_address_arguments(parser)
     parser.add_argument("--profile", action="append", default=[], help="NAME=DESCRIPTION; repeat for more")
     parser.add_argument("--default-profiles", action="store_true", help="offer %s" % ", ".join(DEFAULT_PROFILES))
     parser.add_argument("--no-renewal-info", action="store_true", help="a directory without renewalInfo")
@@ -897,19 +780,9 @@ def main(argv: list[str] | None = None) -> int:
     fake = AcmeAriFake(
         profiles=profiles or None,
         renewal_info=not args.no_renewal_info,
-        host=args.host,
-        port=args.port,
-    ).start()
-    sys.stdout.write(json.dumps(fake.info()) + "\n")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
+        **address(args),
+    )
+    return serve_until_interrupted(fake, lambda: json.dumps(fake.info()))
 
 
 if __name__ == "__main__":

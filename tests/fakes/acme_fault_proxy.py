@@ -35,24 +35,18 @@ In-process only: ``AcmeFaultProxy(upstream_directory, upstream_ca).start()``,
 from __future__ import annotations
 
 import base64
-import datetime
 import http.client
-import ipaddress
 import json
 import os
-import shutil
 import ssl
-import tempfile
+import sys
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # serving.py, testca.py, also when loaded by path
+from serving import Handler, HttpsLoopbackServer  # noqa: E402
 
 RATE_LIMITED = "urn:ietf:params:acme:error:rateLimited"
 # Headers that describe one hop, not the message (RFC 9110 section 7.6.1), plus the ones rebuilt here.
@@ -106,57 +100,8 @@ def payload_identifiers(body: bytes) -> frozenset | None:
         return None
 
 
-def _listener_tls(directory: str, host: str) -> tuple[str, str, str]:
-    """A CA and a listener certificate for ``host``; returns (ca.pem, listener.pem, listener.key)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "certfleet ACME fault proxy CA")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(host))]),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = tuple(os.path.join(directory, name) for name in ("ca.pem", "listener.pem", "listener.key"))
-    with open(paths[0], "wb") as handle:
-        handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
-    with open(paths[1], "wb") as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(os.open(paths[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-        handle.write(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-    return paths
-
-
-class _Handler(BaseHTTPRequestHandler):
-    proxy: AcmeFaultProxy  # set on the subclass made by AcmeFaultProxy.start
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        pass
+class _Handler(Handler):
+    fake: AcmeFaultProxy
 
     def do_GET(self):  # pylint: disable=invalid-name
         self._handle()
@@ -168,19 +113,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, headers, data = self.proxy.handle(self.command, self.path, dict(self.headers.items()), body)
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        status, headers, data = self.fake.handle(self.command, self.path, dict(self.headers.items()), self.read_body())
+        self.send_answer(status, data, headers)
 
 
-class AcmeFaultProxy:
+class AcmeFaultProxy(HttpsLoopbackServer):
     """A loopback HTTPS proxy to an ACME server with injectable 429 answers and a request log."""
 
     def __init__(self, upstream_directory: str, upstream_ca: str, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -189,8 +126,7 @@ class AcmeFaultProxy:
         self.upstream_port = parsed.port or 443
         self.directory_path = parsed.path or "/"
         self.upstream_ca = upstream_ca
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.lock = threading.Lock()
         self.faults: list[Fault] = []
         self.requests: list[Seen] = []
@@ -198,42 +134,19 @@ class AcmeFaultProxy:
         self.endpoints: dict[str, str] = {}
         #: The DNS names of the order each finalize path belongs to.
         self.finalize_names: dict[str, frozenset] = {}
-        self.ca_bundle = ""
-        self.server: ThreadingHTTPServer | None = None
-        self._tls_dir: str | None = None
         self._upstream_context = ssl.create_default_context(cafile=upstream_ca)
+
+    handler = _Handler
+    thread_name = "acme-fault-proxy"
+    ca_common_name = "certfleet ACME fault proxy CA"
 
     # -- life cycle
 
     def start(self) -> AcmeFaultProxy:
-        self._tls_dir = tempfile.mkdtemp(prefix="acme-fault-proxy-")
-        self.ca_bundle, cert_path, key_path = _listener_tls(self._tls_dir, self.host)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_path, key_path)
-        handler = type("AcmeFaultProxyHandler", (_Handler,), {"proxy": self})
-        self.server = ThreadingHTTPServer((self.host, self.port), handler)
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, name="acme-fault-proxy", daemon=True).start()
+        super().start()
         # Learn the endpoint paths now, so faults match from the very first request.
         self.handle("GET", self.directory_path, {"Host": self.netloc}, b"", record=False)
         return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-        if self._tls_dir:
-            shutil.rmtree(self._tls_dir, ignore_errors=True)
-            self._tls_dir = None
-
-    def __enter__(self) -> AcmeFaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     @property
     def netloc(self) -> str:

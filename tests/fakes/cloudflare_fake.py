@@ -27,7 +27,7 @@ It follows the documented API as far as the provider uses it, under
   every one until ``retry_after`` seconds have passed, get ``429`` (971)
   with ``Retry-After`` in seconds.
 
-Start it in-process (``CloudflareFake(...).start()``, ``stop()``) or as a
+Start it in-process (``CloudflareFake(...).start()``, ``stop()``, or ``with``) or as a
 command: ``python tests/fakes/cloudflare_fake.py --zone example.com`` prints
 the API URL and token as JSON and serves until interrupted.
 """
@@ -39,13 +39,14 @@ import collections
 import datetime
 import json
 import math
+import os
 import re
 import secrets
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # serving.py, also when loaded by path
+from serving import JsonApiFake, add_address_arguments, address, serve_until_interrupted, url_at  # noqa: E402
 
 PREFIX = "/client/v4"
 RECORD_TYPES = ("A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT")
@@ -87,30 +88,7 @@ def _ok(result, info: dict | None = None) -> dict:
     return body
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: CloudflareFake  # set on the subclass made by CloudflareFake.start
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        """Quiet: the fake keeps its own request log."""
-
-    def do_GET(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "GET")
-
-    def do_POST(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "POST")
-
-    def do_PATCH(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "PATCH")
-
-    def do_PUT(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "PUT")
-
-    def do_DELETE(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "DELETE")
-
-
-class CloudflareFake:
+class CloudflareFake(JsonApiFake):
     """Zones and DNS records of one Cloudflare account in a loopback HTTP server."""
 
     def __init__(
@@ -122,11 +100,9 @@ class CloudflareFake:
         host: str = "127.0.0.1",
         port: int = 0,
     ):
+        super().__init__(host, port)
         self.quote_txt = quote_txt
         self.max_per_page = max_per_page
-        self.host = host
-        self.port = port
-        self.lock = threading.RLock()
         self.zones: dict[str, dict] = {}  # id -> {"id", "name", "records": {id: record}}
         #: token -> {"zones": None (all) or set of zone names, "write": bool}
         self.tokens: dict[str, dict] = {}
@@ -135,33 +111,15 @@ class CloudflareFake:
         self.limit: tuple[int, float, float] | None = None
         self._hits: collections.deque = collections.deque()
         self._blocked = 0.0
-        #: Every request: {"time", "method", "path", "query", "status"}.
-        self.requests: list[dict] = []
         #: Every 429: {"time", "method", "path", "query", "retry_after"}.
         self.over_limit: list[dict] = []
-        self.server: ThreadingHTTPServer | None = None
-        self._current: dict = {}
         for name in zones:
             self.add_zone(name)
 
+    thread_name = "cloudflare-fake"
+
     # -------------------------------------------------------------- control
-    def start(self) -> CloudflareFake:
-        handler = type("CloudflareFakeHandler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer((self.host, self.port), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, name="cloudflare-fake", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    @property
-    def api_url(self) -> str:
-        return "http://%s:%d%s" % (self.host, self.port, PREFIX)
+    api_url = url_at(PREFIX)
 
     def info(self) -> dict:
         return {
@@ -197,12 +155,8 @@ class CloudflareFake:
     def txt_values(self, fqdn: str) -> set:
         fqdn = _normalize(fqdn)
         with self.lock:
-            return {
-                r["_value"]
-                for z in self.zones.values()
-                for r in z["records"].values()
-                if r["type"] == "TXT" and r["name"] == fqdn
-            }
+            records = [record for zone in self.zones.values() for record in zone["records"].values()]
+        return {record["_value"] for record in records if record["type"] == "TXT" and record["name"] == fqdn}
 
     def add_txt(self, fqdn: str, value: str, ttl: int = 1) -> str:
         """Put a record in place directly (as another client would have)."""
@@ -257,29 +211,8 @@ class CloudflareFake:
         self._hits.append(now)
         return None
 
-    def handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length > 0 else b""
-        extra_headers: dict[str, str] = {}
-        with self.lock:
-            now = time.monotonic()
-            self._current = {"method": method, "path": parts.path, "query": parts.query}
-            try:
-                status, body = self._dispatch(method, parts.path, parse_qs(parts.query), raw, handler, extra_headers)
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                status, body = 500, _errors((10001, "fake: %s: %s" % (type(exc).__name__, exc)))
-            self.requests.append(
-                {"time": now, "method": method, "path": parts.path, "query": parts.query, "status": status}
-            )
-        payload = json.dumps(body).encode("utf-8")
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        for name, value in extra_headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
+    def internal_error(self, exc: Exception) -> dict:
+        return _errors((10001, "fake: %s: %s" % (type(exc).__name__, exc)))
 
     def _dispatch(self, method, path, query, raw, handler, extra_headers):
         no_route = (7003, "Could not route to %s, perhaps your object identifier is invalid?" % path)
@@ -426,8 +359,7 @@ class CloudflareFake:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve a fake Cloudflare API v4 (zones, DNS records) on loopback.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    add_address_arguments(parser)
     parser.add_argument("--token", default=None, help="the API token to accept (default: a random one)")
     parser.add_argument("--zone", action="append", default=[], help="a zone; repeat for more")
     parser.add_argument("--unquoted-txt", action="store_true", help="answer TXT content without quotes")
@@ -436,19 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         zones=args.zone or ["example.com"],
         token=args.token,
         quote_txt=not args.unquoted_txt,
-        host=args.host,
-        port=args.port,
-    ).start()
-    sys.stdout.write(json.dumps(fake.info()) + "\n")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
+        **address(args),
+    )
+    return serve_until_interrupted(fake, lambda: json.dumps(fake.info()))
 
 
 if __name__ == "__main__":

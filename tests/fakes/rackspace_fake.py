@@ -28,7 +28,7 @@ uses it:
   ``413 overLimit`` with a ``Retry-After`` header (seconds) and the
   documented ``retryAfter`` time in the body.
 
-Start it in-process (``RackspaceFake(...).start()``, ``stop()``) or as a
+Start it in-process (``RackspaceFake(...).start()``, ``stop()``, or ``with``) or as a
 command: ``python tests/fakes/rackspace_fake.py --domain example.com``
 prints the addresses and credentials as JSON and serves until interrupted.
 """
@@ -40,12 +40,13 @@ import collections
 import datetime
 import json
 import math
+import os
 import secrets
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # serving.py, also when loaded by path
+from serving import JsonApiFake, add_address_arguments, address, serve_until_interrupted, url_at  # noqa: E402
 
 SUPPORTED_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT")
 RECORD_FIELDS = ("name", "type", "data", "ttl", "priority", "comment")
@@ -76,27 +77,7 @@ def _in_zone(name: str, zone: str) -> bool:
     return name == zone or name.endswith("." + zone)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: RackspaceFake  # set on the subclass made by RackspaceFake.start
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        """Quiet: the fake keeps its own request log."""
-
-    def do_GET(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "GET")
-
-    def do_POST(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "POST")
-
-    def do_PUT(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "PUT")
-
-    def do_DELETE(self):  # pylint: disable=invalid-name
-        self.fake.handle(self, "DELETE")
-
-
-class RackspaceFake:
+class RackspaceFake(JsonApiFake):
     """Identity and Cloud DNS in one loopback HTTP server."""
 
     def __init__(
@@ -109,13 +90,11 @@ class RackspaceFake:
         host: str = "127.0.0.1",
         port: int = 0,
     ):
+        super().__init__(host, port)
         self.username = username
         self.api_key = api_key
         self.tenant_id = tenant_id
         self.job_seconds = job_seconds
-        self.host = host
-        self.port = port
-        self.lock = threading.RLock()
         self.tokens: dict[str, str] = {}  # token -> tenant
         #: Every token ever issued (expire_tokens() revokes them, this list keeps them).
         self.issued_tokens: list[str] = []
@@ -125,54 +104,26 @@ class RackspaceFake:
         self.limits: dict[str, tuple[int, float, float]] = {}
         self._hits: dict[str, collections.deque] = {}
         self._blocked: dict[str, float] = {}
-        #: Every request: {"time", "method", "kind", "path", "query", "status"}.
-        self.requests: list[dict] = []
         #: Every 413 for a rate limit: {"time", "method", "path", "query", "kind", "retry_after"}.
         self.over_limit: list[dict] = []
         self._next_id = 1000
-        self.server: ThreadingHTTPServer | None = None
-        self._current: dict = {}
-        self._thread: threading.Thread | None = None
         for name in domains:
             self.add_domain(name)
 
+    thread_name = "rackspace-fake"
+
     # -------------------------------------------------------------- control
-    def start(self) -> RackspaceFake:
-        handler = type("RackspaceFakeHandler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer((self.host, self.port), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="rackspace-fake", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    @property
-    def url(self) -> str:
-        return "http://%s:%d" % (self.host, self.port)
-
-    @property
-    def identity_url(self) -> str:
-        return self.url + "/v2.0/tokens"
+    identity_url = url_at("/v2.0/tokens")
 
     @property
     def dns_url(self) -> str:
         return "%s/v1.0/%s" % (self.url, self.tenant_id)
 
     def info(self) -> dict:
-        return {
-            "identity_url": self.identity_url,
-            "dns_url": self.dns_url,
-            "username": self.username,
-            "api_key": self.api_key,
-            "tenant_id": self.tenant_id,
-            "domains": {d["name"]: domain_id for domain_id, d in self.domains.items()},
-        }
+        """What a client needs (printed by the command mode)."""
+        info = {key: getattr(self, key) for key in ("identity_url", "dns_url", "username", "api_key", "tenant_id")}
+        info["domains"] = {d["name"]: domain_id for domain_id, d in self.domains.items()}
+        return info
 
     def add_domain(self, name: str) -> str:
         with self.lock:
@@ -270,38 +221,12 @@ class RackspaceFake:
         hits.append(now)
         return None
 
-    def handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length > 0 else b""
-        extra_headers: dict[str, str] = {}
-        kind = "STATUS" if "/status/" in parts.path else method
-        with self.lock:
-            now = time.monotonic()
-            self._current = {"method": method, "path": parts.path, "query": parts.query}
-            try:
-                status, body = self._dispatch(method, parts.path, parse_qs(parts.query), raw, handler, extra_headers)
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                status, body = 500, _fault(500, "Internal Server Error", "fake: %s: %s" % (type(exc).__name__, exc))
-            self.requests.append(
-                {
-                    "time": now,
-                    "method": method,
-                    "kind": kind,
-                    "path": parts.path,
-                    "query": parts.query,
-                    "status": status,
-                }
-            )
-        payload = b"" if body is None else json.dumps(body).encode("utf-8")
-        handler.send_response(status)
-        if payload:
-            handler.send_header("Content-Type", "application/json")
-        for name, value in extra_headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
+    def describe(self, method: str, path: str) -> dict:
+        """Rate limits count per kind of request: GET, POST, DELETE, or STATUS (job status polls)."""
+        return {"kind": "STATUS" if "/status/" in path else method}
+
+    def internal_error(self, exc: Exception) -> dict:
+        return _fault(500, "Internal Server Error", "fake: %s: %s" % (type(exc).__name__, exc))
 
     def _dispatch(self, method, path, query, raw, handler, extra_headers):
         if path == "/v2.0/tokens":
@@ -578,8 +503,7 @@ class RackspaceFake:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve a fake Rackspace Identity + Cloud DNS on loopback.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    add_address_arguments(parser)
     parser.add_argument("--username", default="certfleet")
     parser.add_argument("--api-key", default=secrets.token_hex(16))
     parser.add_argument("--tenant-id", default="123456")
@@ -592,19 +516,9 @@ def main(argv: list[str] | None = None) -> int:
         tenant_id=args.tenant_id,
         domains=args.domain or ["example.com"],
         job_seconds=args.job_seconds,
-        host=args.host,
-        port=args.port,
-    ).start()
-    sys.stdout.write(json.dumps(fake.info()) + "\n")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
+        **address(args),
+    )
+    return serve_until_interrupted(fake, lambda: json.dumps(fake.info()))
 
 
 if __name__ == "__main__":

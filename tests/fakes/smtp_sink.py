@@ -24,9 +24,14 @@ import base64
 import binascii
 import email
 import email.policy
+import os
 import socketserver
+import sys
 import threading
 from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # serving.py, also when loaded by path
+from serving import LoopbackServer, ReusableTCPServer, add_address_arguments, serve_until_interrupted  # noqa: E402
 
 MAX_LINE = 8192
 MAX_MESSAGE = 10 * 1024 * 1024
@@ -73,6 +78,7 @@ def _address(argument: str, keyword: str) -> str | None:
 
 class _Handler(socketserver.StreamRequestHandler):
     timeout = CONNECTION_TIMEOUT
+    fake: SmtpSink  # set on the subclass that LoopbackServer.bind makes
 
     def reply(self, text: str) -> None:
         self.wfile.write(text.encode("ascii") + b"\r\n")
@@ -85,7 +91,7 @@ class _Handler(socketserver.StreamRequestHandler):
         return line.decode("utf-8", errors="replace").rstrip("\r\n")
 
     def handle(self):
-        sink: SmtpSink = self.server.sink
+        sink = self.fake
         session = _Session()
         self.reply("220 %s certfleet SMTP sink ready" % sink.name)
         while True:
@@ -206,32 +212,22 @@ class _Handler(socketserver.StreamRequestHandler):
         self.reply("235 2.7.0 authentication successful")
 
 
-class _Server(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-
-
-class SmtpSink:
+class SmtpSink(LoopbackServer):
     """The receiver, on ``host`` (loopback) and a free port unless ``port`` is given."""
 
+    handler = _Handler
+    server_class = ReusableTCPServer
+    thread_name = "smtp-sink"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, users: dict | None = None, name: str = "sink.test"):
+        super().__init__(host, port)
         self.name = name
         self.users = dict(users or {})
         self.refuse_mail = None  # set to a text to answer MAIL with 451 and that text
         self.on_message = None  # called with every Received message
         self.messages: list[Received] = []
         self._lock = threading.Lock()
-        self._server = _Server((host, port), _Handler)
-        self._server.sink = self
-        self._thread = None
-
-    @property
-    def host(self) -> str:
-        return self._server.server_address[0]
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
+        self.bind()
 
     def record(self, message: Received) -> None:
         with self._lock:
@@ -239,28 +235,10 @@ class SmtpSink:
         if self.on_message is not None:
             self.on_message(message)
 
-    def start(self) -> SmtpSink:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="smtp-sink", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(10)
-
-    def __enter__(self) -> SmtpSink:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=2525)
+    add_address_arguments(parser, default_port=2525)
     args = parser.parse_args(argv)
     sink = SmtpSink(args.host, args.port)
 
@@ -270,14 +248,7 @@ def main(argv=None) -> int:
         )
 
     sink.on_message = show
-    print("SMTP sink on %s:%d" % (sink.host, sink.port), flush=True)
-    try:
-        sink._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sink._server.server_close()
-    return 0
+    return serve_until_interrupted(sink, lambda: "SMTP sink on %s:%d" % (sink.host, sink.port))
 
 
 if __name__ == "__main__":

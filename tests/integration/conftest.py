@@ -11,6 +11,11 @@ slot with a machine-wide file lock (in the temp directory), so it never
 stops a rig another live session uses, from this checkout or another.
 ``rig_module`` is tests/rig/rig.py itself, loaded by path so that the tests
 run from any directory.
+
+The set-ups several test files share live here too: the fakes of tests/fakes
+import as plain modules (their folder is put on ``sys.path``), the moto
+server and its hosted zones (moto_fixture.py), the rig's Pebble root as a
+file, and the web servers a test module names in its ``KINDS``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "fakes"))  # every test imports the fakes by name (import acme_ari_fake)
+
+from moto_fixture import moto_server, route53_zones  # noqa: E402,F401  (fixtures, for every test module)
+from webservers import running  # noqa: E402
+
 RIG_PATH = REPO / "tests" / "rig" / "rig.py"
 RIG_TEST_DIR = REPO / ".build" / "rig-test"
 SLOTS = 40
@@ -87,3 +97,18 @@ def rig(rig_module):
             rig_module.down(state)
         finally:
             lock.close()
+
+
+@pytest.fixture(scope="session")
+def pebble_root_file(rig, rig_module, tmp_path_factory) -> Path:
+    """The root of the rig's Pebble chain, as a PEM file for ``openssl verify -CAfile``."""
+    path = tmp_path_factory.mktemp("root") / "root.pem"
+    path.write_text(rig_module.pebble_root(rig))
+    return path
+
+
+@pytest.fixture
+def servers(request, tmp_path):
+    """One started web server of each kind the test module lists in ``KINDS``, on an old certificate."""
+    with running(tmp_path / "servers", request.module.KINDS) as started:
+        yield started

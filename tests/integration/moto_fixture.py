@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A moto server on loopback standing in for Route 53, for the route53 provider tests.
 
+Its fixtures are the integration tests' own (conftest.py imports them).
 ``moto_server`` starts ``moto_server -H 127.0.0.1 -p <free port>`` once per
 test module, waits until it answers, and stops it by its pid at the end. The
 server records every request it gets (moto's recorder), so a test can count
@@ -19,7 +20,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -28,12 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playbook_runner import run_adhoc_tree
 
 BIN = os.path.dirname(sys.executable)
 # Fake credentials: moto accepts any; the tests check that none of them is ever shown.
 FAKE_KEY_ID = "AKIACERTFLEETTEST0001"
 FAKE_SECRET_KEY = "certfleet/Fake+Secret+Access+Key+0123456789"
 FAKE_SESSION_TOKEN = "certfleet-fake-session-token-ZXhhbXBsZQ"
+#: What no output may ever show.
+CREDENTIALS = (FAKE_KEY_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN)
 REGION = "us-east-1"
 PUBLIC_ZONE = "example.test"
 DECOY_NAME = "_acme-challenge.decoy.example.test"
@@ -155,6 +158,63 @@ def aws_client(server: MotoServer, service: str):
     ).client(service, endpoint_url=server.endpoint)
 
 
+def connection(server: MotoServer) -> dict:
+    """The AWS options of a module or deploy entry that reach the moto server with the fake credentials."""
+    return {
+        "endpoint_url": server.endpoint,
+        "region": REGION,
+        "aws_access_key_id": FAKE_KEY_ID,
+        "aws_secret_access_key": FAKE_SECRET_KEY,
+        "aws_session_token": FAKE_SESSION_TOKEN,
+    }
+
+
+def classic_elb(server: MotoServer, name: str, certificate_arn: str, plain_http: bool = False) -> None:
+    """A classic ELB ``name`` with an HTTPS listener on ``certificate_arn`` (and one for plain HTTP, if asked)."""
+    listeners = [
+        {
+            "Protocol": "HTTPS",
+            "LoadBalancerPort": 443,
+            "InstanceProtocol": "HTTP",
+            "InstancePort": 80,
+            "SSLCertificateId": certificate_arn,
+        }
+    ]
+    if plain_http:
+        listeners.append({"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80})
+    aws_client(server, "elb").create_load_balancer(
+        LoadBalancerName=name, Listeners=listeners, AvailabilityZones=[REGION + "a"]
+    )
+
+
+def https_listeners(server: MotoServer, name: str, cidr_prefix: str, certificate_arn: str, ports) -> dict:
+    """An ALB ``name`` in a new VPC (``<cidr_prefix>.0.0/16``) with one HTTPS listener per port on a certificate.
+
+    Returns the listener ARNs by port.
+    """
+    ec2 = aws_client(server, "ec2")
+    elbv2 = aws_client(server, "elbv2")
+    vpc = ec2.create_vpc(CidrBlock="%s.0.0/16" % cidr_prefix)["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock="%s.%d.0/24" % (cidr_prefix, index), AvailabilityZone=REGION + zone)[
+            "Subnet"
+        ]["SubnetId"]
+        for index, zone in enumerate("ab")
+    ]
+    balancer = elbv2.create_load_balancer(Name=name, Subnets=subnets, Type="application")["LoadBalancers"][0]
+    group = elbv2.create_target_group(Name=name + "-web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    return {
+        port: elbv2.create_listener(
+            LoadBalancerArn=balancer["LoadBalancerArn"],
+            Protocol="HTTPS",
+            Port=port,
+            Certificates=[{"CertificateArn": certificate_arn}],
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+        )["Listeners"][0]["ListenerArn"]
+        for port in ports
+    }
+
+
 def txt_set(client, zone_id: str, name: str) -> dict | None:
     """The TXT record set at ``name`` in one hosted zone, read straight from moto."""
     response = client.list_resource_record_sets(
@@ -220,26 +280,6 @@ def provider_entry(server: MotoServer, **extra) -> dict:
     return entry
 
 
-def run_adhoc(module: str, args: dict, *flags: str) -> tuple[dict, str]:
-    """Run one collection module ad hoc on localhost; its result (from the tree callback) and all output."""
-    repo = Path(__file__).resolve().parents[2]
-    with tempfile.TemporaryDirectory() as tree:
-        env = clean_aws_env()
-        env.update(
-            ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree",
-            ANSIBLE_CALLBACK_TREE_DIR=tree,
-            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-            ANSIBLE_COLLECTIONS_PATH=str(repo / ".build" / "collections"),
-            ANSIBLE_NOCOLOR="1",
-        )
-        command = [os.path.join(BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local"]
-        command += ["-e", "ansible_python_interpreter=%s" % sys.executable]
-        command += ["-m", "certfleet.acme.%s" % module, "-a", json.dumps(args), *flags]
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=repo, timeout=300, check=False)
-        output = proc.stdout + proc.stderr
-        path = os.path.join(tree, "localhost")
-        assert os.path.exists(path), output
-        with open(path, encoding="utf-8") as handle:
-            result = json.load(handle)
-    result.setdefault("failed", proc.returncode != 0)
-    return result, output
+def run_aws_adhoc(module: str, args: dict, *flags: str) -> tuple[dict, str]:
+    """Run one collection module ad hoc without any AWS settings of the machine: its result and all output."""
+    return run_adhoc_tree(module, args, *flags, env=clean_aws_env())

@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 
+import dns.flags
 import dns.message
 import dns.query
 import dns.rdatatype
@@ -55,27 +58,81 @@ def ansible_env() -> dict:
     return env
 
 
+def ansible_command(program: str, *args: str) -> list[str]:
+    """``<venv>/bin/<program>`` on localhost with the local connection, then ``args``."""
+    return [os.path.join(os.path.dirname(sys.executable), program), "-i", "localhost,", "-c", "local", *args]
+
+
+def playbook_command(vars_file, *extra: str, playbook: str = PLAYBOOK) -> list[str]:
+    """ansible-playbook renew.yml -i localhost, -c local -e @vars_file [extra]."""
+    return ansible_command("ansible-playbook", playbook, "-e", "@%s" % vars_file, *extra)
+
+
+def adhoc_command(module: str, args: dict | None = None, *flags: str) -> list[str]:
+    """ansible localhost -m <module> -a <args as JSON> [flags]; a module without a dot is one of this collection."""
+    fqcn = module if "." in module else "certfleet.acme.%s" % module
+    command = ansible_command("ansible", "localhost", "-m", fqcn)
+    if args is not None:
+        command += ["-a", json.dumps(args)]
+    return command + list(flags)
+
+
+def write_vars(variables: dict, tmp_path, name: str | None = None):
+    """The role variables as a YAML file in ``tmp_path`` (vars-<n>.yml, or <name>-vars.yml)."""
+    vars_file = tmp_path / ("%s-vars.yml" % name if name else "vars-%d.yml" % len(list(tmp_path.glob("vars-*.yml"))))
+    vars_file.write_text(yaml.safe_dump(variables))
+    return vars_file
+
+
 def run_renew(variables: dict, tmp_path, *extra: str, timeout: int = 600) -> PlaybookRun:
     """ansible-playbook renew.yml -i localhost, -c local -e @vars.yml [extra]."""
-    vars_file = tmp_path / ("vars-%d.yml" % len(list(tmp_path.glob("vars-*.yml"))))
-    vars_file.write_text(yaml.safe_dump(variables))
-    command = [
-        os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        PLAYBOOK,
-        "-e",
-        "@%s" % vars_file,
-        *extra,
-    ]
+    vars_file = write_vars(variables, tmp_path)
     results_file = tmp_path / ("results-%s.json" % vars_file.stem)
     env = ansible_env()
     env["CERTFLEET_RESULTS_FILE"] = str(results_file)
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO, check=False)
+    proc = subprocess.run(
+        playbook_command(vars_file, *extra), capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
+    )
     result = json.loads(results_file.read_text()) if results_file.exists() else {}
     return PlaybookRun(proc.returncode, result, proc.stdout, proc.stderr)
+
+
+def start_renew(variables: dict, tmp_path, name: str) -> subprocess.Popen:
+    """renew.yml in the background, in a process group of its own (to stop or kill it whole).
+
+    Its output goes to ``<name>.log`` and its results to ``<name>-results.json`` in ``tmp_path``.
+    """
+    env = ansible_env()
+    env["CERTFLEET_RESULTS_FILE"] = str(tmp_path / ("%s-results.json" % name))
+    command = playbook_command(write_vars(variables, tmp_path, name))
+    with open(tmp_path / ("%s.log" % name), "w", encoding="utf-8") as log:
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
+        )
+
+
+def run_adhoc(module: str, args: dict, *flags: str, timeout: int = 300) -> tuple[dict, str]:
+    """Run one module of the collection ad hoc with extra flags (--check, -vvv, --diff).
+
+    Returns its result (as the results callback recorded it) and everything
+    ansible printed, stderr (warnings) first.
+    """
+    env = ansible_env()
+    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
+    fd, results_file = tempfile.mkstemp(prefix="certfleet-adhoc-", suffix=".json")
+    os.close(fd)
+    env["CERTFLEET_RESULTS_FILE"] = results_file
+    try:
+        proc = subprocess.run(
+            adhoc_command(module, args, *flags), capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
+        )
+        with open(results_file, encoding="utf-8") as handle:
+            result = json.load(handle)
+    finally:
+        os.unlink(results_file)
+    if not result.get("plays"):
+        raise AssertionError("ansible printed no result:\n%s\n%s" % (proc.stdout, proc.stderr))
+    return result["plays"][0]["tasks"][0]["hosts"]["localhost"], proc.stderr + proc.stdout
 
 
 def run_module(module: str, args: dict, timeout: int = 300, check: bool = False) -> dict:
@@ -83,34 +140,34 @@ def run_module(module: str, args: dict, timeout: int = 300, check: bool = False)
 
     ``check`` runs it with ``--check``.
     """
-    command = [
-        os.path.join(os.path.dirname(sys.executable), "ansible"),
-        "localhost",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-m",
-        "certfleet.acme.%s" % module,
-        "-a",
-        json.dumps(args),
-    ]
-    if check:
-        command.append("--check")
-    env = ansible_env()
-    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
-    fd, results_file = tempfile.mkstemp(prefix="certfleet-adhoc-", suffix=".json")
-    os.close(fd)
-    env["CERTFLEET_RESULTS_FILE"] = results_file
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO, check=False)
-        with open(results_file, encoding="utf-8") as handle:
+    return run_adhoc(module, args, *(["--check"] if check else []), timeout=timeout)[0]
+
+
+def run_adhoc_tree(module: str, args: dict, *flags: str, env: dict | None = None) -> tuple[dict, str]:
+    """Run one module ad hoc; its own result (from the ``tree`` callback's file) and everything ansible printed.
+
+    The tree callback keeps ``-vvv`` output on stdout out of the way. ``env``
+    is the environment to start from (default: this process's).
+    """
+    with tempfile.TemporaryDirectory() as tree:
+        env = dict(os.environ if env is None else env)
+        env.update(
+            ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree",
+            ANSIBLE_CALLBACK_TREE_DIR=tree,
+            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+            ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
+            ANSIBLE_NOCOLOR="1",
+        )
+        command = adhoc_command(module, args, "-e", "ansible_python_interpreter=%s" % sys.executable, *flags)
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+        output = proc.stdout + proc.stderr
+        path = os.path.join(tree, "localhost")
+        assert os.path.exists(path), output
+        with open(path, encoding="utf-8") as handle:
             result = json.load(handle)
-    finally:
-        os.unlink(results_file)
-    if not result.get("plays"):
-        raise AssertionError("ansible printed no result:\n%s\n%s" % (proc.stdout, proc.stderr))
-    return result["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    # The tree callback stores the module's own result, without "failed"; the exit code says it.
+    result.setdefault("failed", proc.returncode != 0)
+    return result, output
 
 
 def role_vars(rig: dict, state_dir, certificates: list[dict], **overrides) -> dict:
@@ -129,6 +186,16 @@ def role_vars(rig: dict, state_dir, certificates: list[dict], **overrides) -> di
     }
     variables.update(overrides)
     return variables
+
+
+def token() -> str:
+    """An ACME-like value: 43 characters of base64url."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def label(prefix: str = "t") -> str:
+    """A random DNS label, so each test has names of its own."""
+    return prefix + secrets.token_hex(5)
 
 
 def txt_values(server: str, name: str) -> set[str]:

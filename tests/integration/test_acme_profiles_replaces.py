@@ -10,12 +10,11 @@ rig is needed; nothing here asks a resolver (``follow_cnames: false``).
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
+import acme_ari_fake
 import pytest
 import requests
 from cryptography import x509
@@ -29,25 +28,13 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates, parse_orders
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari import cert_id
 
-FAKES = Path(__file__).resolve().parents[1] / "fakes"
-
-
-def load_fake():
-    name = "certfleet_fake_acme_ari_fake"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FAKES / "acme_ari_fake.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
 
 @pytest.fixture
 def fake_factory(tmp_path):
     started = []
 
     def make(**kwargs):
-        fake = load_fake().AcmeAriFake(tls_dir=str(tmp_path / ("tls-%d" % len(started))), **kwargs).start()
+        fake = acme_ari_fake.AcmeAriFake(tls_dir=str(tmp_path / ("tls-%d" % len(started))), **kwargs).start()
         started.append(fake)
         return fake
 
@@ -256,7 +243,7 @@ def test_renewal_info_of_an_issued_certificate(fake_factory):
 
 
 def test_the_fake_runs_as_a_command():
-    command = [sys.executable, str(FAKES / "acme_ari_fake.py"), "--port", "0", "--default-profiles"]
+    command = [sys.executable, acme_ari_fake.__file__, "--port", "0", "--default-profiles"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
         try:
             info = json.loads(proc.stdout.readline())

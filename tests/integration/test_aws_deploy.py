@@ -18,70 +18,46 @@ import os
 import re
 import uuid
 
-import moto_fixture
 import pytest
+import testca
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from moto_fixture import FAKE_KEY_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN, REGION, aws_client, run_adhoc
+from moto_fixture import CREDENTIALS, aws_client, classic_elb, connection, https_listeners, run_aws_adhoc
 from playbook_runner import run_module
-
-# The moto server fixture of moto_fixture.py, visible to pytest in this module.
-moto_server = moto_fixture.moto_server
 
 MODULE = "aws_certificate_deploy"
 TAG = "certfleet:name"
-CREDENTIALS = (FAKE_KEY_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN)
 
 
 # --------------------------------------------------------------------------
 # certificates
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _pem(cert) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
-
 def make_version(domain: str, serial: int, days: int) -> dict:
     """A CA and a leaf it signed (fresh keys), as the four files the role writes."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("certfleet test CA %d" % serial))
-        .issuer_name(_name("certfleet test CA %d" % serial))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
+    now = testca.now()
+    ca_key, ca = testca.make_ca(
+        testca.x509_name("certfleet test CA %d" % serial), now - testca.DAY, now + 365 * testca.DAY, path_length=None
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(_name(domain))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
-        .sign(ca_key, hashes.SHA256())
+    not_before, not_after = now - datetime.timedelta(hours=1), now + days * testca.DAY
+    leaf = testca.make_leaf(
+        ca_key,
+        ca.subject,
+        key.public_key(),
+        [domain],
+        not_before,
+        not_after,
+        subject=testca.x509_name(domain),
+        serial=serial,
+        san_critical=False,
     )
-    privkey = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode("ascii")
+    leaf_pem, ca_pem = testca.pem(leaf), testca.pem(ca)
     return {
-        "privkey.pem": privkey,
-        "cert.pem": _pem(leaf),
-        "chain.pem": _pem(ca),
-        "fullchain.pem": _pem(leaf) + _pem(ca),
+        "privkey.pem": testca.key_pem(key),
+        "cert.pem": leaf_pem,
+        "chain.pem": ca_pem,
+        "fullchain.pem": leaf_pem + ca_pem,
         "serial": format(serial, "x"),
     }
 
@@ -126,14 +102,10 @@ def serial_of(pem: str) -> str:
     return format(x509.load_pem_x509_certificate(pem.encode("ascii")).serial_number, "x")
 
 
-def connection(server) -> dict:
-    return {
-        "endpoint_url": server.endpoint,
-        "region": REGION,
-        "aws_access_key_id": FAKE_KEY_ID,
-        "aws_secret_access_key": FAKE_SECRET_KEY,
-        "aws_session_token": FAKE_SESSION_TOKEN,
-    }
+def entry(server, tmp_path, deploy_type: str, cert_name: str, version: dict, **options) -> dict:
+    """Module arguments deploying ``version`` (installed in ``tmp_path/<cert_name>``) as ``deploy_type``."""
+    cert_dir = install(tmp_path / cert_name, version)
+    return dict(connection(server), type=deploy_type, cert_name=cert_name, cert_dir=cert_dir, **options)
 
 
 def deploy(args: dict, *versions: dict, check: bool = False) -> dict:
@@ -184,8 +156,7 @@ def tagged_acm(server, cert_name: str) -> list[str]:
 
 def test_acm_import_then_reimport_under_the_same_arn(moto_server, versions, tmp_path):
     old, renewed = versions["old"], versions["renewed"]
-    cert_dir = install(tmp_path / "acm-www", old)
-    args = dict(connection(moto_server), type="aws_acm", cert_name="acm-www", cert_dir=cert_dir)
+    args = entry(moto_server, tmp_path, "aws_acm", "acm-www", old)
 
     first = ok(deploy(args, old))
     assert first["changed"] and first["arn"].startswith("arn:aws:acm:")
@@ -197,7 +168,7 @@ def test_acm_import_then_reimport_under_the_same_arn(moto_server, versions, tmp_
     again = ok(deploy(args, old))
     assert not again["changed"] and again["arn"] == arn and again["actions"] == []
 
-    install(cert_dir, renewed)
+    install(args["cert_dir"], renewed)
     planned = ok(deploy(args, old, renewed, check=True))
     assert planned["changed"] and planned["arn"] == arn
     assert planned["actions"] and all(action.startswith("would ") for action in planned["actions"])
@@ -215,10 +186,7 @@ def test_acm_import_then_reimport_under_the_same_arn(moto_server, versions, tmp_
 
 def test_acm_refuses_a_certificate_of_another_name(moto_server, versions, tmp_path):
     other = acm_import(moto_server, versions["old"], {TAG: "somebody-else"})
-    cert_dir = install(tmp_path / "acm-pinned", versions["renewed"])
-    args = dict(
-        connection(moto_server), type="aws_acm", cert_name="acm-pinned", cert_dir=cert_dir, certificate_arn=other
-    )
+    args = entry(moto_server, tmp_path, "aws_acm", "acm-pinned", versions["renewed"], certificate_arn=other)
     result = deploy(args, versions["renewed"])
     assert result["failed"] and not result["changed"]
     assert "aws_acm" in result["msg"] and other in result["msg"] and "somebody-else" in result["msg"]
@@ -244,23 +212,6 @@ def iam_upload(server, name: str, version: dict, path: str = "/certfleet/") -> s
     )["ServerCertificateMetadata"]["Arn"]
 
 
-def classic_elb(server, name: str, certificate_arn: str) -> None:
-    aws_client(server, "elb").create_load_balancer(
-        LoadBalancerName=name,
-        Listeners=[
-            {
-                "Protocol": "HTTPS",
-                "LoadBalancerPort": 443,
-                "InstanceProtocol": "HTTP",
-                "InstancePort": 80,
-                "SSLCertificateId": certificate_arn,
-            },
-            {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80},
-        ],
-        AvailabilityZones=[REGION + "a"],
-    )
-
-
 def elb_certificate(server, name: str, port: int = 443) -> str | None:
     balancer = aws_client(server, "elb").describe_load_balancers(LoadBalancerNames=[name])["LoadBalancerDescriptions"][
         0
@@ -275,22 +226,14 @@ def test_iam_elb_dated_upload_switch_and_cleanup(moto_server, versions, tmp_path
     old, renewed = versions["old"], versions["renewed"]
     # The listener starts on a hand-made certificate outside our path: never ours to delete.
     legacy = iam_upload(moto_server, "legacy-web", versions["bootstrap"], path="/")
-    classic_elb(moto_server, "web-classic", legacy)
+    classic_elb(moto_server, "web-classic", legacy, plain_http=True)
     # Leftovers of our prefix: one still used by another load balancer, one unused; and a look-alike name.
     in_use = iam_upload(moto_server, "web-20200101000000", versions["bootstrap"])
-    classic_elb(moto_server, "other-classic", in_use)
+    classic_elb(moto_server, "other-classic", in_use, plain_http=True)
     iam_upload(moto_server, "web-20200102000000", versions["bootstrap"])
     iam_upload(moto_server, "web-api-20200103000000", versions["bootstrap"])
 
-    cert_dir = install(tmp_path / "www", old)
-    args = dict(
-        connection(moto_server),
-        type="aws_iam_elb",
-        cert_name="www",
-        cert_dir=cert_dir,
-        load_balancer_name="web-classic",
-        name_prefix="web",
-    )
+    args = entry(moto_server, tmp_path, "aws_iam_elb", "www", old, load_balancer_name="web-classic", name_prefix="web")
 
     first = ok(deploy(args, old))
     assert first["changed"] and re.match(r"^web-\d{14}$", first["name"])
@@ -306,7 +249,7 @@ def test_iam_elb_dated_upload_switch_and_cleanup(moto_server, versions, tmp_path
     again = ok(deploy(args, old))
     assert not again["changed"] and again["name"] == first["name"] and again["removed"] == []
 
-    install(cert_dir, renewed)
+    install(args["cert_dir"], renewed)
     before = iam_names(moto_server)
     planned = ok(deploy(args, old, renewed, check=True))
     assert planned["changed"] and planned["arn"] is None and re.match(r"^web-\d{14}$", planned["name"])
@@ -327,15 +270,8 @@ def test_iam_elb_dated_upload_switch_and_cleanup(moto_server, versions, tmp_path
 
 
 def test_iam_elb_bad_target_fails_before_any_upload(moto_server, versions, tmp_path):
-    cert_dir = install(tmp_path / "nowhere", versions["old"])
     before = iam_names(moto_server)
-    args = dict(
-        connection(moto_server),
-        type="aws_iam_elb",
-        cert_name="nowhere",
-        cert_dir=cert_dir,
-        load_balancer_name="no-such-elb",
-    )
+    args = entry(moto_server, tmp_path, "aws_iam_elb", "nowhere", versions["old"], load_balancer_name="no-such-elb")
     result = deploy(args, versions["old"])
     assert result["failed"] and not result["changed"]
     assert "aws_iam_elb" in result["msg"] and "no-such-elb" in result["msg"]
@@ -350,27 +286,9 @@ def test_iam_elb_bad_target_fails_before_any_upload(moto_server, versions, tmp_p
 @pytest.fixture(scope="module")
 def alb(moto_server, versions):
     """An ALB with two HTTPS listeners, both starting on a bootstrap ACM certificate."""
-    ec2 = aws_client(moto_server, "ec2")
-    elbv2 = aws_client(moto_server, "elbv2")
-    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.%d.0/24" % index, AvailabilityZone=REGION + zone)["Subnet"][
-            "SubnetId"
-        ]
-        for index, zone in enumerate("ab")
-    ]
-    balancer = elbv2.create_load_balancer(Name="web-alb", Subnets=subnets, Type="application")["LoadBalancers"][0]
-    group = elbv2.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
     bootstrap = acm_import(moto_server, versions["bootstrap"])
-    listeners = {}
-    for port in (443, 8443):
-        listeners[port] = elbv2.create_listener(
-            LoadBalancerArn=balancer["LoadBalancerArn"],
-            Protocol="HTTPS",
-            Port=port,
-            Certificates=[{"CertificateArn": bootstrap}],
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
-        )["Listeners"][0]["ListenerArn"]
+    listeners = https_listeners(moto_server, "web-alb", "10.30", bootstrap, (443, 8443))
+    elbv2 = aws_client(moto_server, "elbv2")
     return {"bootstrap": bootstrap, "default": listeners[443], "sni": listeners[8443], "client": elbv2}
 
 
@@ -386,15 +304,7 @@ def listener_certificates(alb_info, listener: str) -> set[str]:
 
 def test_alb_default_certificate(moto_server, versions, alb, tmp_path):
     old, renewed = versions["old"], versions["renewed"]
-    cert_dir = install(tmp_path / "alb-default", old)
-    args = dict(
-        connection(moto_server),
-        type="aws_alb",
-        cert_name="alb-default",
-        cert_dir=cert_dir,
-        listener_arn=alb["default"],
-        role="default",
-    )
+    args = entry(moto_server, tmp_path, "aws_alb", "alb-default", old, listener_arn=alb["default"], role="default")
 
     planned = ok(deploy(args, old, check=True))
     assert planned["changed"] and planned["arn"] is None
@@ -408,7 +318,7 @@ def test_alb_default_certificate(moto_server, versions, alb, tmp_path):
 
     assert not ok(deploy(args, old))["changed"]
 
-    install(cert_dir, renewed)
+    install(args["cert_dir"], renewed)
     renewal = ok(deploy(args, old, renewed))
     assert renewal["changed"] and renewal["arn"] == arn and renewal["previous"]["serial"] == old["serial"]
     assert default_certificate(alb, alb["default"]) == arn and acm_serial(moto_server, arn) == renewed["serial"]
@@ -426,15 +336,8 @@ def test_alb_sni_certificate_replaces_stale_ones_of_the_same_name(moto_server, v
     elbv2.add_listener_certificates(
         ListenerArn=alb["sni"], Certificates=[{"CertificateArn": stale}, {"CertificateArn": unrelated}]
     )
-    cert_dir = install(tmp_path / "alb-sni", old)
-    args = dict(
-        connection(moto_server),
-        type="aws_alb",
-        cert_name="alb-sni",
-        cert_dir=cert_dir,
-        listener_arn=alb["sni"],
-        role="sni",
-        certificate_arn=pinned,
+    args = entry(
+        moto_server, tmp_path, "aws_alb", "alb-sni", old, listener_arn=alb["sni"], role="sni", certificate_arn=pinned
     )
 
     planned = ok(deploy(args, old, check=True))
@@ -449,7 +352,7 @@ def test_alb_sni_certificate_replaces_stale_ones_of_the_same_name(moto_server, v
 
     assert not ok(deploy(args, old))["changed"]
 
-    install(cert_dir, renewed)
+    install(args["cert_dir"], renewed)
     renewal = ok(deploy(args, old, renewed))
     assert renewal["changed"] and renewal["arn"] == pinned and renewal["removed"] == []
     assert acm_serial(moto_server, pinned) == renewed["serial"]
@@ -459,9 +362,8 @@ def test_alb_sni_certificate_replaces_stale_ones_of_the_same_name(moto_server, v
 
 
 def test_alb_unknown_listener_fails_before_import(moto_server, versions, alb, tmp_path):
-    cert_dir = install(tmp_path / "alb-gone", versions["old"])
     missing = alb["default"].rsplit("/", 1)[0] + "/0123456789abcdef"
-    args = dict(connection(moto_server), type="aws_alb", cert_name="alb-gone", cert_dir=cert_dir, listener_arn=missing)
+    args = entry(moto_server, tmp_path, "aws_alb", "alb-gone", versions["old"], listener_arn=missing)
     result = deploy(args, versions["old"])
     assert result["failed"] and not result["changed"]
     assert "aws_alb" in result["msg"] and missing in result["msg"]
@@ -478,14 +380,7 @@ def secret_document(server, name: str) -> dict:
 
 def test_secretsmanager_json_secret(moto_server, versions, tmp_path):
     old, renewed = versions["old"], versions["renewed"]
-    cert_dir = install(tmp_path / "secret-www", old)
-    args = dict(
-        connection(moto_server),
-        type="aws_secretsmanager",
-        cert_name="secret-www",
-        cert_dir=cert_dir,
-        secret_name="tls/secret-www",
-    )
+    args = entry(moto_server, tmp_path, "aws_secretsmanager", "secret-www", old, secret_name="tls/secret-www")
 
     planned = ok(deploy(args, old, check=True))
     assert planned["changed"] and planned["arn"] is None
@@ -503,7 +398,7 @@ def test_secretsmanager_json_secret(moto_server, versions, tmp_path):
 
     assert not ok(deploy(args, old))["changed"]
 
-    install(cert_dir, renewed)
+    install(args["cert_dir"], renewed)
     assert ok(deploy(args, old, renewed, check=True))["changed"]
     assert secret_document(moto_server, "tls/secret-www")["serial"] == old["serial"]
 
@@ -518,14 +413,7 @@ def test_secretsmanager_json_secret(moto_server, versions, tmp_path):
 def test_secret_of_another_certificate_is_not_overwritten(moto_server, versions, tmp_path):
     secrets = aws_client(moto_server, "secretsmanager")
     secrets.create_secret(Name="tls/taken", SecretString="{}", Tags=[{"Key": TAG, "Value": "other"}])
-    cert_dir = install(tmp_path / "taker", versions["old"])
-    args = dict(
-        connection(moto_server),
-        type="aws_secretsmanager",
-        cert_name="taker",
-        cert_dir=cert_dir,
-        secret_name="tls/taken",
-    )
+    args = entry(moto_server, tmp_path, "aws_secretsmanager", "taker", versions["old"], secret_name="tls/taken")
     result = deploy(args, versions["old"])
     assert result["failed"] and "aws_secretsmanager" in result["msg"] and "tls/taken" in result["msg"]
     assert secrets.get_secret_value(SecretId="tls/taken")["SecretString"] == "{}"
@@ -546,7 +434,7 @@ def test_verbose_output_shows_no_credentials_and_no_key(moto_server, versions, t
         dict(base, type="aws_iam_elb", load_balancer_name="missing-verbose"),
     ):
         for flags in (("-vvv",), ("-vvv", "--check")):
-            result, output = run_adhoc(MODULE, args, *flags)
+            result, output = run_aws_adhoc(MODULE, args, *flags)
             assert_clean(json.dumps(result) + output, old)
             if args.get("load_balancer_name"):
                 assert result["failed"] and "missing-verbose" in result["msg"]

@@ -13,10 +13,9 @@ import json
 import os
 import stat
 import subprocess
-import sys
 
 import pytest
-from playbook_runner import REPO, ansible_env, run_module
+from playbook_runner import REPO, adhoc_command, ansible_env, run_module
 from webservers import (
     CERT,
     SERVERS,
@@ -44,16 +43,25 @@ def leaves(ca):
     return {"old": ca.leaf(), "new": ca.leaf(), "other": ca.leaf(("other.deploy.test",))}
 
 
-@pytest.fixture(params=KINDS)
-def server(request, tmp_path, leaves):
-    kind = request.param
+def started(kind: str, tmp_path, leaf):
+    """A server of ``kind`` on ``leaf`` for one test (skipped when not installed), stopped after it."""
     if not available(kind):
         pytest.skip("%s is not installed (bash scripts/install-system-deps.sh)" % kind)
-    instance = SERVERS[kind](tmp_path / kind, leaves["old"]).start()
+    instance = SERVERS[kind](tmp_path / kind, leaf).start()
     try:
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture(params=KINDS)
+def server(request, tmp_path, leaves):
+    yield from started(request.param, tmp_path, leaves["old"])
+
+
+@pytest.fixture
+def nginx(tmp_path, leaves):
+    yield from started("nginx", tmp_path, leaves["old"])
 
 
 def file_text(server, kind: str = "fullchain") -> str:
@@ -211,46 +219,28 @@ def test_files_type(tmp_path, leaves):
 
 def run_adhoc(args: dict, *extra: str) -> subprocess.CompletedProcess:
     """ansible localhost -m certfleet.acme.cert_deploy with extra flags (-vvv, --diff), its whole output."""
-    command = [
-        os.path.join(os.path.dirname(sys.executable), "ansible"),
-        "localhost",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-m",
-        "certfleet.acme.cert_deploy",
-        "-a",
-        json.dumps(args),
-        *extra,
-    ]
+    command = adhoc_command("cert_deploy", args, *extra)
     return subprocess.run(
         command, capture_output=True, text=True, env=ansible_env(), timeout=300, cwd=REPO, check=False
     )
 
 
-def test_nginx_verbose_diff_shows_no_key(tmp_path, leaves):
-    if not available("nginx"):
-        pytest.skip("nginx is not installed")
+def test_nginx_verbose_diff_shows_no_key(nginx, leaves):
     old, new = leaves["old"], leaves["new"]
-    nginx = SERVERS["nginx"](tmp_path / "nginx", old).start()
-    try:
-        args = nginx.deploy_args(new)
-        checked = run_adhoc(args, "-vvv", "--diff", "--check")
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        assert str(nginx.dest / CERT / "privkey.pem") in checked.stdout
-        assert "certificate serial %s" % new.serial in checked.stdout
-        assert nginx.reloads() == 0
+    args = nginx.deploy_args(new)
+    checked = run_adhoc(args, "-vvv", "--diff", "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert str(nginx.dest / CERT / "privkey.pem") in checked.stdout
+    assert "certificate serial %s" % new.serial in checked.stdout
+    assert nginx.reloads() == 0
 
-        deployed = run_adhoc(args, "-vvv", "--diff")
-        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-        assert '"served_serial": "%s"' % new.serial in deployed.stdout
-        assert served_serial(nginx.port) == new.serial
-        for run in (checked, deployed):
-            assert_no_key(run.stdout + run.stderr, old, new)
-            assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in run.stdout
-    finally:
-        nginx.stop()
+    deployed = run_adhoc(args, "-vvv", "--diff")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert '"served_serial": "%s"' % new.serial in deployed.stdout
+    assert served_serial(nginx.port) == new.serial
+    for run in (checked, deployed):
+        assert_no_key(run.stdout + run.stderr, old, new)
+        assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in run.stdout
 
 
 def test_bad_input_changes_nothing(tmp_path, leaves):
@@ -266,27 +256,21 @@ def test_bad_input_changes_nothing(tmp_path, leaves):
     assert_no_key(json.dumps([result, bad_name]), old, new)
 
 
-def test_files_in_place_but_not_loaded_are_reloaded(tmp_path, leaves):
+def test_files_in_place_but_not_loaded_are_reloaded(nginx, leaves):
     """A run that ended after writing and before its reload left the new files on an old server."""
-    if not available("nginx"):
-        pytest.skip("nginx is not installed")
     old, new = leaves["old"], leaves["new"]
-    nginx = SERVERS["nginx"](tmp_path / "nginx", old).start()
-    try:
-        write_deployed(nginx.dest, CERT, new)
-        args = nginx.deploy_args(new)
-        checked = run_module("cert_deploy", args, check=True)
-        assert checked["changed"] is True
-        assert not any(entry["changed"] for entry in checked["files"])
-        assert checked["served_serial"] == old.serial
-        assert nginx.reloads() == 0
+    write_deployed(nginx.dest, CERT, new)
+    args = nginx.deploy_args(new)
+    checked = run_module("cert_deploy", args, check=True)
+    assert checked["changed"] is True
+    assert not any(entry["changed"] for entry in checked["files"])
+    assert checked["served_serial"] == old.serial
+    assert nginx.reloads() == 0
 
-        result = run_module("cert_deploy", args)
-        assert not result.get("failed"), result
-        assert result["changed"] is True
-        assert result["reload"]["rc"] == 0
-        assert result["served_serial"] == new.serial
-        assert nginx.reloads() == 1
-        assert served_serial(nginx.port) == new.serial
-    finally:
-        nginx.stop()
+    result = run_module("cert_deploy", args)
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert result["reload"]["rc"] == 0
+    assert result["served_serial"] == new.serial
+    assert nginx.reloads() == 1
+    assert served_serial(nginx.port) == new.serial

@@ -11,75 +11,15 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
-import subprocess
-import sys
-import tempfile
 
-import dns.flags
-import dns.message
-import dns.query
-import dns.rdatatype
 import pytest
+from playbook_runner import label, run_adhoc_tree, token, txt_values
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import wait_propagated
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import RecordInputError, sync_records
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.record_set import RecordInputError
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import sync_records
 
 pytestmark = pytest.mark.rig
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
-
-
-def token() -> str:
-    """An ACME-like value: 43 characters of base64url."""
-    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-
-
-def label() -> str:
-    return "t" + secrets.token_hex(5)
-
-
-def served(server: str, name: str) -> set[str]:
-    """The TXT values ``server`` itself answers for ``name`` (no recursion)."""
-    query = dns.message.make_query(name, dns.rdatatype.TXT)
-    query.flags &= ~dns.flags.RD
-    response = dns.query.tcp(query, server, timeout=5)
-    return {
-        b"".join(rdata.strings).decode()
-        for rrset in response.answer
-        if rrset.rdtype == dns.rdatatype.TXT
-        for rdata in rrset
-    }
-
-
-def ansible(module: str, args: dict, *flags: str) -> tuple[dict, str]:
-    """Run one module ad hoc on localhost; return its result and everything ansible printed.
-
-    The result is read from the ``tree`` callback's file, so that ``-vvv``
-    output on stdout does not get in the way.
-    """
-    with tempfile.TemporaryDirectory() as tree:
-        env = dict(os.environ)
-        env.update(
-            ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree",
-            ANSIBLE_CALLBACK_TREE_DIR=tree,
-            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-            ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
-            ANSIBLE_NOCOLOR="1",
-        )
-        command = [os.path.join(BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local"]
-        command += ["-e", "ansible_python_interpreter=%s" % sys.executable]
-        command += ["-m", "certfleet.acme.%s" % module, "-a", json.dumps(args), *flags]
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
-        output = proc.stdout + proc.stderr
-        path = os.path.join(tree, "localhost")
-        assert os.path.exists(path), output
-        with open(path, encoding="utf-8") as handle:
-            result = json.load(handle)
-    # The tree callback stores the module's own result, without "failed"; the exit code says it.
-    result.setdefault("failed", proc.returncode != 0)
-    return result, output
 
 
 # --------------------------------------------------------------------------
@@ -94,25 +34,25 @@ def test_values_are_added_and_removed_one_by_one(rig):
     added = sync_records([{"name": name, "values": [wild, apex]}], configs)
     assert added.changed and not added.errors
     assert added.records[0]["added"] == [wild, apex] and added.records[0]["zone"] == "example.test"
-    assert served(rig["primary"], name) == {wild, apex}
+    assert txt_values(rig["primary"], name) == {wild, apex}
 
     again = sync_records([{"name": name, "values": [apex, wild]}], configs)
     assert not again.changed and again.records[0]["before"] == sorted([wild, apex])
 
     removed = sync_records([{"name": name, "values": [wild]}], configs, state="absent")
     assert removed.changed and removed.records[0]["removed"] == [wild]
-    assert served(rig["primary"], name) == {apex}
+    assert txt_values(rig["primary"], name) == {apex}
 
     assert not sync_records([{"name": name, "values": [wild]}], configs, state="absent").changed
     sync_records([{"name": name, "values": [apex]}], configs, state="absent")
-    assert served(rig["primary"], name) == set()
+    assert txt_values(rig["primary"], name) == set()
 
 
 def test_check_mode_writes_nothing(rig):
     name = "_acme-challenge.%s.example3.test" % label()
     result = sync_records([{"name": name, "values": [token()]}], [rig["provider"]], check_mode=True)
     assert result.changed and result.records[0]["after"]
-    assert served(rig["primary"], name) == set()
+    assert txt_values(rig["primary"], name) == set()
 
 
 def test_name_in_no_zone_changes_nothing(rig):
@@ -122,7 +62,7 @@ def test_name_in_no_zone_changes_nothing(rig):
             [{"name": good, "values": [token()]}, {"name": "_acme-challenge.www.example.invalid", "values": [token()]}],
             [rig["provider"]],
         )
-    assert served(rig["primary"], good) == set()
+    assert txt_values(rig["primary"], good) == set()
 
 
 def test_wrong_tsig_secret_fails_without_showing_it(rig):
@@ -133,7 +73,7 @@ def test_wrong_tsig_secret_fails_without_showing_it(rig):
     assert result.errors and not result.changed
     text = json.dumps(result.records) + " ".join(result.errors)
     assert "rig-bind" in text and name in text and wrong not in text
-    assert served(rig["primary"], name) == set()
+    assert txt_values(rig["primary"], name) == set()
 
 
 def test_wait_sees_values_on_both_secondaries_in_every_zone(rig):
@@ -154,7 +94,7 @@ def test_wait_sees_values_on_both_secondaries_in_every_zone(rig):
             assert all(server["ok"] for server in record["servers"])
         for record in records:
             for secondary in rig["secondaries"]:
-                assert set(record["values"]) <= served(secondary, record["name"])
+                assert set(record["values"]) <= txt_values(secondary, record["name"])
     finally:
         sync_records(records, [rig["provider"]], state="absent")
     gone = wait_propagated(records, state="absent", timeout=60, interval=0.5, resolvers=[rig["resolver"]])
@@ -193,25 +133,25 @@ def test_module_add_rerun_check_and_remove(rig):
     first, second = token(), token()
     args = {"provider": rig["provider"], "records": [{"name": name, "values": [first, second]}]}
 
-    result, _output = ansible("dns_txt_record", args)
+    result, _output = run_adhoc_tree("dns_txt_record", args)
     assert result.get("changed") is True and not result.get("failed"), result
     assert result["records"][0]["added"] == [first, second]
-    assert served(rig["primary"], name) == {first, second}
+    assert txt_values(rig["primary"], name) == {first, second}
 
-    result, _output = ansible("dns_txt_record", args)
+    result, _output = run_adhoc_tree("dns_txt_record", args)
     assert result.get("changed") is False and not result.get("failed"), result
 
     absent = dict(args, state="absent", records=[{"name": name, "values": [first]}])
-    result, output = ansible("dns_txt_record", absent, "--check", "--diff")
+    result, output = run_adhoc_tree("dns_txt_record", absent, "--check", "--diff")
     assert result.get("changed") is True and result["records"][0]["removed"] == [first]
-    assert served(rig["primary"], name) == {first, second}
+    assert txt_values(rig["primary"], name) == {first, second}
     assert rig["provider"]["key_secret"] not in output
 
-    result, _output = ansible("dns_txt_record", absent)
+    result, _output = run_adhoc_tree("dns_txt_record", absent)
     assert result.get("changed") is True
-    assert served(rig["primary"], name) == {second}
+    assert txt_values(rig["primary"], name) == {second}
 
-    result, _output = ansible(
+    result, _output = run_adhoc_tree(
         "dns_wait_propagated",
         {
             "records": [{"name": name, "values": [second]}],
@@ -224,8 +164,8 @@ def test_module_add_rerun_check_and_remove(rig):
     assert sorted(server["address"] for server in result["records"][0]["servers"]) == sorted(rig["secondaries"])
 
     routed = {"providers": [rig["provider"]], "records": args["records"], "state": "absent"}
-    result, _output = ansible("dns_txt_record", routed)
-    assert result.get("changed") is True and served(rig["primary"], name) == set()
+    result, _output = run_adhoc_tree("dns_txt_record", routed)
+    assert result.get("changed") is True and txt_values(rig["primary"], name) == set()
 
 
 def test_module_rejects_a_name_in_no_zone(rig):
@@ -233,7 +173,7 @@ def test_module_rejects_a_name_in_no_zone(rig):
         "providers": [rig["provider"]],
         "records": [{"name": "_acme-challenge.nowhere.invalid", "values": [token()]}],
     }
-    result, _output = ansible("dns_txt_record", args)
+    result, _output = run_adhoc_tree("dns_txt_record", args)
     assert result.get("failed") and "_acme-challenge.nowhere.invalid" in result["msg"]
     assert result.get("changed") is False
 
@@ -242,18 +182,18 @@ def test_module_bad_secret_is_masked_everywhere(rig):
     wrong = base64.b64encode(os.urandom(32)).decode()
     name = "_acme-challenge.%s.example.test" % label()
     args = {"provider": dict(rig["provider"], key_secret=wrong), "records": [{"name": name, "values": [token()]}]}
-    result, output = ansible("dns_txt_record", args, "-vvv")
+    result, output = run_adhoc_tree("dns_txt_record", args, "-vvv")
     assert result.get("failed") and "rig-bind" in result["msg"] and name in result["msg"]
     assert wrong not in output and wrong not in json.dumps(result)
     # Not even an input error may show it (this one fails during argument validation).
-    result, output = ansible("dns_txt_record", dict(args, records=[{"name": name}]), "-vvv")
+    result, output = run_adhoc_tree("dns_txt_record", dict(args, records=[{"name": name}]), "-vvv")
     assert result.get("failed") and wrong not in output
 
 
 def test_module_wait_timeout_names_the_server(rig):
     name = "_acme-challenge.%s.deep.sub.example2.test" % label()
     args = {"records": [{"name": name, "values": [token()]}], "resolvers": [rig["resolver"]], "timeout": 2}
-    result, _output = ansible("dns_wait_propagated", args)
+    result, _output = run_adhoc_tree("dns_wait_propagated", args)
     assert result.get("failed")
     assert "ns1.deep.sub.example2.test (%s)" % rig["secondaries"][0] in result["msg"]
     assert result["records"][0]["zone"] == "deep.sub.example2.test"

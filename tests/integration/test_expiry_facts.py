@@ -12,44 +12,28 @@ loopback literal: nothing asks a resolver.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import json
 import os
 import socket
 import ssl
-import sys
 import threading
 from pathlib import Path
 
+import acme_ari_fake
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playbook_runner import run_module
 
-FAKES = Path(__file__).resolve().parents[1] / "fakes"
 UTC = datetime.timezone.utc
 DAY = datetime.timedelta(days=1)
 
 
-def load_fake(name: str):
-    """tests/fakes/<name>.py, loaded by path (tests/ is not a package)."""
-    module_name = "certfleet_fake_%s" % name
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, FAKES / ("%s.py" % name))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
-
-
 @pytest.fixture
 def ca():
-    fake = load_fake("acme_ari_fake").AcmeAriFake().start()
-    try:
+    with acme_ari_fake.AcmeAriFake() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 def now() -> datetime.datetime:
@@ -137,7 +121,7 @@ def test_check_mode_and_ca_errors(ca, tmp_path):
     known, known_id = ca.issue_certificate(["known.example.test"])
     put(state_dir, "known", known)
     # Issued by the fake's issuer key, but the fake has no record of it: its renewalInfo answers 404.
-    stranger = load_fake("acme_ari_fake").AcmeAriFake()
+    stranger = acme_ari_fake.AcmeAriFake()
     stranger.issuer_key, stranger.issuer_cert = ca.issuer_key, ca.issuer_cert
     unknown, unknown_id = stranger.issue_certificate(["unknown.example.test"], lifetime=30 * DAY)
     put(state_dir, "unknown", unknown)
@@ -156,7 +140,7 @@ def test_check_mode_and_ca_errors(ca, tmp_path):
 
 
 def test_a_ca_without_renewal_info_and_a_dead_ca(tmp_path):
-    fake = load_fake("acme_ari_fake").AcmeAriFake(renewal_info=False).start()
+    fake = acme_ari_fake.AcmeAriFake(renewal_info=False).start()
     try:
         state_dir = tmp_path / "state"
         pem, _cert_id = fake.issue_certificate(["plain.example.test"])

@@ -41,7 +41,12 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import finalize_all
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import order_all
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates, parse_orders
-from ansible_collections.certfleet.acme.plugins.module_utils._state.journal import JOURNAL_NAME, journal_path, load
+from ansible_collections.certfleet.acme.plugins.module_utils._state.journal import load
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import (
+    ACCOUNT_DIR,
+    JOURNAL_FILE,
+    journal_path,
+)
 
 pytestmark = pytest.mark.rig
 
@@ -111,7 +116,7 @@ def assert_state_sound(state: Path, issued: list[str], missing: list[str] = ()) 
 
     The TXT journal is no temporary file: it lists what a run could not remove.
     """
-    stray = [str(path) for path in state.rglob(".*") if path.name not in (".acme", JOURNAL_NAME)]
+    stray = [str(path) for path in state.rglob(".*") if path.name not in (ACCOUNT_DIR, JOURNAL_FILE)]
     assert stray == [], "half-written or left-over files: %s" % stray
     for name in issued:
         directory = state / name

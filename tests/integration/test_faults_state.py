@@ -13,45 +13,31 @@ directory and trusts the proxy's CA.
 
 from __future__ import annotations
 
-import datetime
-import importlib.util
 import json
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import acme_fault_proxy
 import pytest
-import yaml
+import testca
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from playbook_runner import PLAYBOOK, REPO, ansible_env, role_vars, run_renew, txt_values
+from playbook_runner import role_vars, run_renew, start_renew, txt_values
 from test_role import assert_no_challenge_values
 
-FAKES = Path(__file__).resolve().parents[1] / "fakes"
 CERT_FILES = ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem", "cert.json")
 ACCOUNT_FILES = {".acme/account.key", ".acme/account.json"}
-
-
-def load_proxy_module():
-    name = "certfleet_fake_acme_fault_proxy"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FAKES / "acme_fault_proxy.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture
 def proxy(rig):
     """A 429-injecting proxy in front of the rig's Pebble."""
-    with load_proxy_module().AcmeFaultProxy(rig["acme_directory"], rig["ca_bundle"]) as running:
+    with acme_fault_proxy.AcmeFaultProxy(rig["acme_directory"], rig["ca_bundle"]) as running:
         yield running
 
 
@@ -89,20 +75,6 @@ def key_matches_cert(directory: Path) -> bool:
 
 def is_bad_nonce(seen) -> bool:
     return seen.status == 400 and seen.problem == "urn:ietf:params:acme:error:badNonce"
-
-
-def start_renew(variables: dict, tmp_path: Path, name: str) -> subprocess.Popen:
-    """ansible-playbook renew.yml in the background, in a process group of its own, so it can be killed whole."""
-    vars_file = tmp_path / ("%s-vars.yml" % name)
-    vars_file.write_text(yaml.safe_dump(variables))
-    env = ansible_env()
-    env["CERTFLEET_RESULTS_FILE"] = str(tmp_path / ("%s-results.json" % name))
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook")]
-    command += ["-i", "localhost,", "-c", "local", PLAYBOOK, "-e", "@%s" % vars_file]
-    with open(tmp_path / ("%s.log" % name), "w", encoding="utf-8") as log:
-        return subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
-        )
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -251,36 +223,13 @@ def fill(directory: Path, leave_pages: int) -> Path:
 
 def write_old_certificate(directory: Path, names: list[str]) -> None:
     """A consistent key, certificate, chain and cert.json from a local CA, as an earlier issuance leaves them."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "certfleet old issuer")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=10))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
+    now = testca.now()
+    ca_name = testca.x509_name("certfleet old issuer")
+    ca_key, ca = testca.make_ca(ca_name, now - 10 * testca.DAY, now + 365 * testca.DAY)
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=10))
-        .not_valid_after(now + datetime.timedelta(days=80))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    leaf_pem = leaf.public_bytes(pem).decode()
-    chain_pem = ca.public_bytes(pem).decode()
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    leaf = testca.make_leaf(ca_key, ca_name, key.public_key(), names, now - 10 * testca.DAY, now + 80 * testca.DAY)
+    leaf_pem, chain_pem = testca.pem(leaf), testca.pem(ca)
+    key_pem = testca.key_pem(key).encode("ascii")
     (directory / "privkey.pem").write_bytes(key_pem)
     os.chmod(directory / "privkey.pem", 0o600)
     (directory / "cert.pem").write_text(leaf_pem)

@@ -11,20 +11,13 @@ nothing of this collection, which proves such hooks keep working unchanged.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import secrets
 import stat
 import subprocess
-import sys
 
-import dns.flags
-import dns.message
-import dns.query
-import dns.rdatatype
 import pytest
-from playbook_runner import REPO, ansible_env, run_module
+from playbook_runner import label, run_adhoc, run_module, token, txt_values
 
 pytestmark = pytest.mark.rig
 
@@ -76,28 +69,6 @@ exit 3
 """
 
 
-def token() -> str:
-    """An ACME-like value: 43 characters of base64url."""
-    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-
-
-def label() -> str:
-    return "h" + secrets.token_hex(5)
-
-
-def served(server: str, name: str) -> set[str]:
-    """The TXT values ``server`` itself answers for ``name`` (no recursion)."""
-    query = dns.message.make_query(name, dns.rdatatype.TXT)
-    query.flags &= ~dns.flags.RD
-    response = dns.query.tcp(query, server, timeout=5)
-    return {
-        b"".join(rdata.strings).decode()
-        for rrset in response.answer
-        if rrset.rdtype == dns.rdatatype.TXT
-        for rdata in rrset
-    }
-
-
 def executable(path, text: str) -> str:
     path.write_text(text)
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
@@ -132,33 +103,20 @@ def warnings_shown(output: str) -> str:
     return text.replace("-\n", "-").replace("\n", " ")
 
 
-def adhoc(module: str, args: dict, tmp_path) -> tuple[dict, str]:
-    """Run one module ad hoc and return its result and everything ansible printed (warnings, on stderr, first)."""
-    results_file = tmp_path / ("results-%s.json" % secrets.token_hex(4))
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", "localhost,", "-c", "local"]
-    command += ["-m", "certfleet.acme.%s" % module, "-a", json.dumps(args)]
-    env = ansible_env()
-    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
-    env["CERTFLEET_RESULTS_FILE"] = str(results_file)
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=REPO, check=False)
-    result = json.loads(results_file.read_text())
-    return result["plays"][0]["tasks"][0]["hosts"]["localhost"], proc.stderr + proc.stdout
-
-
 # --------------------------------------------------------------------------
 # hook
 
 
 def test_hook_adds_two_values_at_one_name_and_removes_one(rig, nsupdate_hook):
     hook, log = nsupdate_hook
-    name = "_acme-challenge.%s.example.test" % label()
+    name = "_acme-challenge.%s.example.test" % label("h")
     wild, apex = token(), token()
     provider = hook_provider(rig, hook)
 
     added = run_module("dns_txt_record", {"provider": provider, "records": [{"name": name, "values": [wild, apex]}]})
     assert added.get("changed") is True and not added.get("failed"), added
     assert added["records"][0]["added"] == [wild, apex] and added["records"][0]["before"] is None
-    assert served(rig["primary"], name) == {wild, apex}
+    assert txt_values(rig["primary"], name) == {wild, apex}
 
     domain = name[len("_acme-challenge.") :]
     assert log.read_text().splitlines() == [
@@ -171,20 +129,20 @@ def test_hook_adds_two_values_at_one_name_and_removes_one(rig, nsupdate_hook):
     )
     assert removed.get("changed") is True and not removed.get("failed"), removed
     assert removed["records"][0]["removed"] == [wild]
-    assert served(rig["primary"], name) == {apex}
+    assert txt_values(rig["primary"], name) == {apex}
     assert log.read_text().splitlines()[-1] == "clean_challenge %s %s %s" % (domain, wild, wild)
 
     run_module(
         "dns_txt_record", {"provider": provider, "records": [{"name": name, "values": [apex]}], "state": "absent"}
     )
-    assert served(rig["primary"], name) == set()
+    assert txt_values(rig["primary"], name) == set()
 
 
 def test_hook_chain_mode_passes_many_records_per_call(rig, nsupdate_hook):
     hook, log = nsupdate_hook
-    apex_name = "_acme-challenge.%s.example2.test" % label()
+    apex_name = "_acme-challenge.%s.example2.test" % label("h")
     www_name = "_acme-challenge.www.%s" % apex_name[len("_acme-challenge.") :]
-    other_zone = "_acme-challenge.%s.example3.test" % label()
+    other_zone = "_acme-challenge.%s.example3.test" % label("h")
     wild, apex, www, other = token(), token(), token(), token()
     records = [
         {"name": apex_name, "values": [wild, apex]},
@@ -195,9 +153,9 @@ def test_hook_chain_mode_passes_many_records_per_call(rig, nsupdate_hook):
 
     added = run_module("dns_txt_record", {"provider": provider, "records": records})
     assert added.get("changed") is True and not added.get("failed"), added
-    assert served(rig["primary"], apex_name) == {wild, apex}
-    assert served(rig["primary"], www_name) == {www}
-    assert served(rig["primary"], other_zone) == {other}
+    assert txt_values(rig["primary"], apex_name) == {wild, apex}
+    assert txt_values(rig["primary"], www_name) == {www}
+    assert txt_values(rig["primary"], other_zone) == {other}
     calls = sorted(log.read_text().splitlines())
     apex_domain, www_domain = apex_name[len("_acme-challenge.") :], www_name[len("_acme-challenge.") :]
     # example2.test: one call with both names, then the second value of the shared name on its own
@@ -213,18 +171,18 @@ def test_hook_chain_mode_passes_many_records_per_call(rig, nsupdate_hook):
     removed = run_module("dns_txt_record", {"provider": provider, "records": records, "state": "absent"})
     assert removed.get("changed") is True and not removed.get("failed"), removed
     for record in records:
-        assert served(rig["primary"], record["name"]) == set()
+        assert txt_values(rig["primary"], record["name"]) == set()
     assert sum(line.startswith("clean_challenge") for line in log.read_text().splitlines()) == 3
 
 
 def test_failing_hook_is_named_with_its_stderr_and_no_secret(rig, tmp_path):
     hook = executable(tmp_path / "failing-hook.sh", FAILING_HOOK)
     api_token = "tok-" + secrets.token_hex(16)
-    name = "_acme-challenge.%s.example.test" % label()
+    name = "_acme-challenge.%s.example.test" % label("h")
     provider = hook_provider(rig, hook, environment={"API_TOKEN": api_token})
 
-    result, output = adhoc(
-        "dns_txt_record", {"provider": provider, "records": [{"name": name, "values": [token()]}]}, tmp_path
+    result, output = run_adhoc(
+        "dns_txt_record", {"provider": provider, "records": [{"name": name, "values": [token()]}]}
     )
     assert result.get("failed") is True, result
     message = result["msg"]
@@ -233,7 +191,7 @@ def test_failing_hook_is_named_with_its_stderr_and_no_secret(rig, tmp_path):
         assert part in message, message
     assert result["records"][0]["error"] and result["records"][0]["added"] == []
     assert api_token not in json.dumps(result) + output
-    assert served(rig["primary"], name) == set()
+    assert txt_values(rig["primary"], name) == set()
 
 
 # --------------------------------------------------------------------------
@@ -242,13 +200,11 @@ def test_failing_hook_is_named_with_its_stderr_and_no_secret(rig, tmp_path):
 
 def test_manual_shows_records_writes_json_and_leaves_dns_alone(rig, nsupdate_hook, tmp_path):
     path = tmp_path / "manual" / "records.json"
-    name = "_acme-challenge.%s.example.test" % label()
+    name = "_acme-challenge.%s.example.test" % label("h")
     value = token()
     provider = {"name": "ops", "type": "manual", "zones": list(rig["zones"]), "path": str(path)}
 
-    result, output = adhoc(
-        "dns_txt_record", {"provider": provider, "records": [{"name": name, "values": [value]}]}, tmp_path
-    )
+    result, output = run_adhoc("dns_txt_record", {"provider": provider, "records": [{"name": name, "values": [value]}]})
     assert result.get("changed") is True and not result.get("failed"), result
     line = "provider 'ops': create in zone example.test: %s. 60 IN TXT \"%s\"" % (name, value)
     assert result["notices"][0] == line
@@ -259,9 +215,9 @@ def test_manual_shows_records_writes_json_and_leaves_dns_alone(rig, nsupdate_hoo
         "ttl": 60,
         "records": [{"name": name, "zone": "example.test", "values": [value]}],
     }
-    assert served(rig["primary"], name) == set()
+    assert txt_values(rig["primary"], name) == set()
     for secondary in rig["secondaries"]:
-        assert served(secondary, name) == set()
+        assert txt_values(secondary, name) == set()
 
     # The "other automation" applies the file; dns_wait_propagated then sees the record everywhere.
     hook, _log = nsupdate_hook
@@ -284,10 +240,8 @@ def test_manual_shows_records_writes_json_and_leaves_dns_alone(rig, nsupdate_hoo
     finally:
         subprocess.run([hook, "clean_challenge", name[len("_acme-challenge.") :], value, value], check=True, timeout=60)
 
-    gone, output = adhoc(
-        "dns_txt_record",
-        {"provider": provider, "records": [{"name": name, "values": [value]}], "state": "absent"},
-        tmp_path,
+    gone, output = run_adhoc(
+        "dns_txt_record", {"provider": provider, "records": [{"name": name, "values": [value]}], "state": "absent"}
     )
     assert gone.get("changed") is True and not gone.get("failed"), gone
     line = "provider 'ops': delete from zone example.test: %s. IN TXT \"%s\"" % (name, value)

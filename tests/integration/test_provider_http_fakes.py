@@ -10,40 +10,26 @@ ansible as users run it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
+import cloudflare_fake
 import pytest
+import rackspace_fake
 import requests
-from playbook_runner import REPO, ansible_env, run_module
+from playbook_runner import run_adhoc, run_module
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import ProviderError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.rackspace import RackspaceProvider
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import build_provider
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import sync_records
 
-FAKES = Path(__file__).resolve().parents[1] / "fakes"
 NAME = "_acme-challenge.www.example.com"
 APEX = "_acme-challenge.example.com"
 WILD = "wildcard-value-7Q2vJcS1mJxH0nq2bJ8oJ3kq6b0Yh1v4tq5m3c8n2aQ"
 PLAIN = "apex-value-Zp3cV0mWq9Lr2xT6yB1nK4hD7gF8sJ5aE0uI3oP6lC9"
-
-
-def load_fake(name: str):
-    """tests/fakes/<name>.py, loaded by path (tests/ is not a package)."""
-    module_name = "certfleet_fake_%s" % name
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, FAKES / ("%s.py" % name))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
 
 
 @dataclass
@@ -69,7 +55,7 @@ class Target:
 
 
 def rackspace_target() -> Target:
-    fake = load_fake("rackspace_fake").RackspaceFake(domains=["example.com", "sub.example.com"]).start()
+    fake = rackspace_fake.RackspaceFake(domains=["example.com", "sub.example.com"]).start()
     entry = {
         "name": "rax",
         "type": "rackspace",
@@ -84,7 +70,7 @@ def rackspace_target() -> Target:
 
 
 def cloudflare_target() -> Target:
-    fake = load_fake("cloudflare_fake").CloudflareFake(zones=["example.com", "example.net"], max_per_page=5).start()
+    fake = cloudflare_fake.CloudflareFake(zones=["example.com", "example.net"], max_per_page=5).start()
     entry = {
         "name": "cf",
         "type": "cloudflare",
@@ -96,57 +82,37 @@ def cloudflare_target() -> Target:
     return Target("cloudflare", fake, entry, fake.token, "9109: Invalid access token", wrong)
 
 
-@pytest.fixture(params=["rackspace", "cloudflare"])
-def target(request):
-    made = rackspace_target() if request.param == "rackspace" else cloudflare_target()
+MAKERS = {"rackspace": rackspace_target, "cloudflare": cloudflare_target}
+
+
+def serving(kind: str):
+    """A started fake of ``kind`` (and its entry) for one test; stopped after it."""
+    made = MAKERS[kind]()
     try:
         yield made
     finally:
         made.fake.stop()
+
+
+@pytest.fixture(params=list(MAKERS))
+def target(request):
+    yield from serving(request.param)
 
 
 @pytest.fixture
 def rackspace():
-    made = rackspace_target()
-    try:
-        yield made
-    finally:
-        made.fake.stop()
+    yield from serving("rackspace")
 
 
 @pytest.fixture
 def cloudflare():
-    made = cloudflare_target()
-    try:
-        yield made
-    finally:
-        made.fake.stop()
+    yield from serving("cloudflare")
 
 
 @pytest.fixture
 def fast_jobs(monkeypatch):
     """Poll Rackspace jobs often in-process (the module keeps the default)."""
     monkeypatch.setattr(RackspaceProvider, "poll_interval", 0.1)
-
-
-def adhoc(module: str, args: dict, *flags: str) -> tuple[dict, str]:
-    """Run one module ad hoc with extra ansible flags; return its result and everything ansible printed."""
-    env = ansible_env()
-    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", "localhost,", "-c", "local"]
-    command += ["-m", "certfleet.acme.%s" % module, "-a", json.dumps(args), *flags]
-    fd, results_file = tempfile.mkstemp(prefix="certfleet-adhoc-", suffix=".json")
-    os.close(fd)
-    env["CERTFLEET_RESULTS_FILE"] = results_file
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=REPO, check=False)
-        with open(results_file, encoding="utf-8") as handle:
-            result = json.load(handle)
-    finally:
-        os.unlink(results_file)
-    output = proc.stdout + proc.stderr
-    assert result.get("plays"), output
-    return result["plays"][0]["tasks"][0]["hosts"]["localhost"], output
 
 
 def assert_waited(fake) -> None:
@@ -263,7 +229,7 @@ def test_module_adds_removes_and_is_idempotent(target):
     assert again.get("changed") is False and not again.get("failed"), again
 
     one = {"provider": target.entry, "records": [{"name": NAME, "values": [WILD]}], "state": "absent"}
-    checked, output = adhoc("dns_txt_record", one, "--check", "--diff")
+    checked, output = run_adhoc("dns_txt_record", one, "--check", "--diff")
     assert checked.get("changed") and checked["records"][0]["removed"] == [WILD], output
     assert target.values(NAME) == {WILD, PLAIN}
 
@@ -286,7 +252,7 @@ def test_module_auth_error_is_clear_and_hides_the_secret(target):
     entry = dict(target.entry, **target.bad_credentials)
     (wrong,) = target.bad_credentials.values()
     args = {"provider": entry, "records": [{"name": NAME, "values": [WILD]}]}
-    result, output = adhoc("dns_txt_record", args, "-vvv")
+    result, output = run_adhoc("dns_txt_record", args, "-vvv")
     assert result.get("failed"), output
     assert "provider %r" % entry["name"] in result["msg"] and NAME in result["msg"], result["msg"]
     assert target.auth_message in result["msg"], result["msg"]
@@ -297,7 +263,7 @@ def test_module_auth_error_is_clear_and_hides_the_secret(target):
 def test_module_job_error_names_provider_record_and_message(rackspace):
     rackspace.fake.fail_next_job("Simulated: the DNS backend refused the change")
     args = {"provider": rackspace.entry, "records": [{"name": NAME, "values": [WILD]}]}
-    result, output = adhoc("dns_txt_record", args)
+    result, output = run_adhoc("dns_txt_record", args)
     assert result.get("failed"), output
     message = result["msg"]
     assert "provider 'rax'" in message and NAME in message, message
@@ -308,9 +274,9 @@ def test_module_job_error_names_provider_record_and_message(rackspace):
 
 def test_module_never_prints_secrets_even_with_vvv(target):
     args = {"provider": target.entry, "records": [{"name": NAME, "values": [WILD]}]}
-    result, output = adhoc("dns_txt_record", args, "-vvv", "--diff")
+    result, output = run_adhoc("dns_txt_record", args, "-vvv", "--diff")
     assert result.get("changed") and not result.get("failed"), output
-    absent, output_absent = adhoc("dns_txt_record", dict(args, state="absent"), "-vvv")
+    absent, output_absent = run_adhoc("dns_txt_record", dict(args, state="absent"), "-vvv")
     assert absent.get("changed"), output_absent
     everything = output + output_absent + json.dumps([result, absent])
     assert target.secret not in everything
@@ -323,9 +289,9 @@ def test_module_never_prints_secrets_even_with_vvv(target):
 # the fakes as commands
 
 
-@pytest.mark.parametrize("name, path", [("rackspace_fake", "/v2.0/tokens"), ("cloudflare_fake", "/client/v4/zones")])
-def test_fakes_run_as_commands(name, path):
-    command = [sys.executable, str(FAKES / ("%s.py" % name)), "--port", "0"]
+@pytest.mark.parametrize("fake, path", [(rackspace_fake, "/v2.0/tokens"), (cloudflare_fake, "/client/v4/zones")])
+def test_fakes_run_as_commands(fake, path):
+    command = [sys.executable, fake.__file__, "--port", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
         try:
             info = json.loads(proc.stdout.readline())

@@ -8,16 +8,11 @@ accepted is what it answers at once. Each test uses its own random names.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import secrets
-import subprocess
-import sys
-import tempfile
 
 import pytest
-from playbook_runner import REPO, ansible_env, run_module, txt_values
+from playbook_runner import label, run_adhoc, run_module, token, txt_values
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import wait_propagated
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import ProviderError
@@ -25,33 +20,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.regi
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import sync_records
 
 pytestmark = pytest.mark.rig
-
-
-def token() -> str:
-    """An ACME-like value: 43 characters of base64url."""
-    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-
-
-def label() -> str:
-    return "t" + secrets.token_hex(5)
-
-
-def adhoc(module: str, args: dict, *flags: str) -> tuple[dict, str]:
-    """Run one module ad hoc with extra ansible flags (--check, -vvv); return its result and all output."""
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-i", "localhost,", "-c", "local"]
-    command += ["-m", "certfleet.acme.%s" % module, "-a", json.dumps(args), *flags]
-    env = ansible_env()
-    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
-    fd, results_file = tempfile.mkstemp(prefix="certfleet-adhoc-", suffix=".json")
-    os.close(fd)
-    env["CERTFLEET_RESULTS_FILE"] = results_file
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=REPO, check=False)
-        with open(results_file, encoding="utf-8") as handle:
-            recorded = json.load(handle)
-    finally:
-        os.unlink(results_file)
-    return recorded["plays"][0]["tasks"][0]["hosts"]["localhost"], proc.stdout + proc.stderr
 
 
 # --------------------------------------------------------------------------
@@ -106,7 +74,7 @@ def test_module_adds_reruns_checks_and_removes(rig):
     assert again.get("changed") is False and not again.get("failed"), again
 
     absent = dict(args, state="absent", records=[{"name": name, "values": [first]}])
-    checked, output = adhoc("dns_txt_record", absent, "--check", "--diff")
+    checked, output = run_adhoc("dns_txt_record", absent, "--check", "--diff")
     assert checked.get("changed") is True and checked["records"][0]["removed"] == [first]
     assert txt_values(pdns, name) == {first, second}
     assert rig["powerdns"]["api_key"] not in output and rig["powerdns"]["api_key"] not in json.dumps(checked)
@@ -131,7 +99,7 @@ def test_bad_api_key_fails_clearly_without_showing_any_key(rig):
     assert wrong not in str(err.value)
 
     args = {"provider": config, "records": [{"name": name, "values": [token()]}]}
-    result, output = adhoc("dns_txt_record", args, "-vvv")
+    result, output = run_adhoc("dns_txt_record", args, "-vvv")
     assert result.get("failed") and result.get("changed") is False
     assert "rig-pdns" in result["msg"] and name in result["msg"] and "API key was not accepted" in result["msg"]
     assert wrong not in output and wrong not in json.dumps(result)

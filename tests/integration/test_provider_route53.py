@@ -8,36 +8,14 @@ must land in the public one. Each test uses its own random names.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import secrets
 
-import moto_fixture
-from moto_fixture import (
-    DECOY_NAME,
-    DECOY_VALUE,
-    FAKE_KEY_ID,
-    FAKE_SECRET_KEY,
-    FAKE_SESSION_TOKEN,
-    provider_entry,
-    run_adhoc,
-    txt_set,
-)
+from moto_fixture import CREDENTIALS, DECOY_NAME, DECOY_VALUE, provider_entry, run_aws_adhoc, txt_set
+from playbook_runner import token
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import build_provider
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import sync_records
-
-CREDENTIALS = (FAKE_KEY_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN)
-
-# The fixtures of moto_fixture.py (the moto server, the hosted zones), visible to pytest in this module.
-moto_server = moto_fixture.moto_server
-route53_zones = moto_fixture.route53_zones
-
-
-def token() -> str:
-    """An ACME-like value: 43 characters of base64url."""
-    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
 
 
 def name(label: str = "") -> str:
@@ -151,30 +129,30 @@ def test_module_add_rerun_check_and_remove(moto_server, route53_zones):
     entry = provider_entry(moto_server)
     args = {"provider": entry, "records": [{"name": fqdn, "values": [first, second]}]}
 
-    result, output = run_adhoc("dns_txt_record", args)
+    result, output = run_aws_adhoc("dns_txt_record", args)
     assert result.get("changed") is True and not result.get("failed"), output
     assert result["records"][0]["added"] == [first, second]
     assert public_values(route53_zones, fqdn) == {first, second}
     assert_no_credentials(json.dumps(result) + output)
 
-    result, output = run_adhoc("dns_txt_record", args)
+    result, output = run_aws_adhoc("dns_txt_record", args)
     assert result.get("changed") is False and not result.get("failed"), output
 
     mark = moto_server.mark()
     absent = {"provider": entry, "records": [{"name": fqdn, "values": [first]}], "state": "absent"}
-    result, output = run_adhoc("dns_txt_record", absent, "--check", "--diff")
+    result, output = run_aws_adhoc("dns_txt_record", absent, "--check", "--diff")
     assert result.get("changed") is True and not result.get("failed"), output
     assert moto_server.change_calls_since(mark) == 0
     assert public_values(route53_zones, fqdn) == {first, second}
 
-    result, output = run_adhoc("dns_txt_record", absent, "-vvv")
+    result, output = run_aws_adhoc("dns_txt_record", absent, "-vvv")
     assert result.get("changed") is True and result["records"][0]["removed"] == [first], output
     assert public_values(route53_zones, fqdn) == {second}
     assert_no_credentials(json.dumps(result) + output)
 
-    result, output = run_adhoc("dns_txt_record", absent)
+    result, output = run_aws_adhoc("dns_txt_record", absent)
     assert result.get("changed") is False and not result.get("failed"), output
-    run_adhoc("dns_txt_record", dict(absent, records=[{"name": fqdn, "values": [second]}]))
+    run_aws_adhoc("dns_txt_record", dict(absent, records=[{"name": fqdn, "values": [second]}]))
     assert txt_set(route53_zones["client"], route53_zones["public"], fqdn) is None
 
 
@@ -183,13 +161,13 @@ def test_module_batch_is_one_change(moto_server, route53_zones):
     records.append({"name": records[0]["name"], "values": [token()]})  # same name twice: merged
     args = {"providers": [provider_entry(moto_server)], "records": records}
     mark = moto_server.mark()
-    result, output = run_adhoc("dns_txt_record", args)
+    result, output = run_aws_adhoc("dns_txt_record", args)
     assert result.get("changed") is True and not result.get("failed"), output
     assert moto_server.change_calls_since(mark) == 1
     assert len(public_values(route53_zones, records[0]["name"])) == 2
 
     mark = moto_server.mark()
-    result, output = run_adhoc("dns_txt_record", dict(args, state="absent"))
+    result, output = run_aws_adhoc("dns_txt_record", dict(args, state="absent"))
     assert result.get("changed") is True and not result.get("failed"), output
     assert moto_server.change_calls_since(mark) == 1
     assert all(txt_set(route53_zones["client"], route53_zones["public"], r["name"]) is None for r in records)
@@ -201,7 +179,7 @@ def test_module_failure_names_provider_and_record_without_credentials(moto_serve
         "provider": provider_entry(moto_server, zones=["nowhere.test"]),
         "records": [{"name": bad, "values": [token()]}],
     }
-    result, output = run_adhoc("dns_txt_record", args, "-vvv")
+    result, output = run_aws_adhoc("dns_txt_record", args, "-vvv")
     assert result.get("failed"), output
     assert "aws-moto" in result["msg"] and bad in result["msg"] and "nowhere.test" in result["msg"]
     assert_no_credentials(json.dumps(result) + output)
@@ -212,7 +190,7 @@ def test_module_config_error_does_not_show_the_secret(moto_server, route53_zones
         "provider": provider_entry(moto_server, wait_timeout="soon"),
         "records": [{"name": name(), "values": [token()]}],
     }
-    result, output = run_adhoc("dns_txt_record", args, "-vvv")
+    result, output = run_aws_adhoc("dns_txt_record", args, "-vvv")
     assert result.get("failed") and "wait_timeout" in result["msg"], output
     assert_no_credentials(json.dumps(result) + output)
 

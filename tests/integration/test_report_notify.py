@@ -9,7 +9,6 @@ The alerts go to a local SMTP receiver and a local webhook receiver
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import secrets
@@ -22,39 +21,29 @@ import time
 from pathlib import Path
 
 import pytest
+import smtp_sink
+import webhook_sink
 import yaml
-from playbook_runner import PLAYBOOK, REPO, ansible_env, role_vars, run_renew
+from playbook_runner import ansible_env, role_vars, run_renew, start_renew
 from test_role import assert_no_challenge_values
 
 pytestmark = pytest.mark.rig
 
-FAKES = Path(__file__).resolve().parents[1] / "fakes"
 SMTP_USER = "certfleet"
 SMTP_PASSWORD = "smtp-" + secrets.token_urlsafe(18)
 WEBHOOK_TOKEN = "hook-" + secrets.token_urlsafe(18)
 HEADER_TOKEN = "bearer-" + secrets.token_urlsafe(18)
 
 
-def load_fake(name: str):
-    """tests/fakes/<name>.py, loaded by path (tests/ is not a package)."""
-    module_name = "certfleet_fake_%s" % name
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, FAKES / ("%s.py" % name))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[module_name]
-
-
 @pytest.fixture(scope="module")
 def smtp():
-    with load_fake("smtp_sink").SmtpSink(users={SMTP_USER: SMTP_PASSWORD}) as sink:
+    with smtp_sink.SmtpSink(users={SMTP_USER: SMTP_PASSWORD}) as sink:
         yield sink
 
 
 @pytest.fixture(scope="module")
 def webhook():
-    with load_fake("webhook_sink").WebhookSink() as sink:
+    with webhook_sink.WebhookSink() as sink:
         yield sink
 
 
@@ -311,31 +300,6 @@ def test_an_unknown_directory_preset_is_refused(rig, tmp_path):
     assert not state.exists()
 
 
-def start_renew(variables: dict, tmp_path, name: str) -> subprocess.Popen:
-    """ansible-playbook renew.yml in the background, in a process group of its own (to stop or kill it whole)."""
-    vars_file = tmp_path / ("%s-vars.yml" % name)
-    vars_file.write_text(yaml.safe_dump(variables))
-    env = ansible_env()
-    env["CERTFLEET_RESULTS_FILE"] = str(tmp_path / ("%s-results.json" % name))
-    command = [
-        os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        PLAYBOOK,
-        "-e",
-        "@%s" % vars_file,
-    ]
-    log = open(tmp_path / ("%s.log" % name), "w", encoding="utf-8")  # pylint: disable=consider-using-with
-    try:
-        return subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
-        )
-    finally:
-        log.close()
-
-
 def wait_for_lock(lock: Path, proc: subprocess.Popen, timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -349,20 +313,34 @@ def wait_for_lock(lock: Path, proc: subprocess.Popen, timeout: float = 60.0) -> 
     raise AssertionError("no lock at %s after %.0f s" % (lock, timeout))
 
 
-def test_a_second_run_on_a_locked_state_directory_fails_naming_the_lock(rig, tmp_path):
+def locking_run(rig, tmp_path, name: str) -> tuple:
+    """renew.yml for one certificate ``name``, started in the background and waited for until it holds the lock.
+
+    Returns the state folder, the certificates, the variables, the process and the lock's content.
+    """
     state = tmp_path / "state"
-    certificates = [{"name": "locked", "names": ["locked.example.test"]}]
+    certificates = [{"name": name, "names": ["%s.example.test" % name]}]
     variables = role_vars(rig, state, certificates)
-    first = start_renew(variables, tmp_path, "first")
+    first = start_renew(variables, tmp_path, name)
     try:
         holder = wait_for_lock(state / ".lock", first)
+    except BaseException:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        raise
+    return state, certificates, variables, first, holder
+
+
+def test_a_second_run_on_a_locked_state_directory_fails_naming_the_lock(rig, tmp_path):
+    state, certificates, variables, first, holder = locking_run(rig, tmp_path, "locked")
+    try:
         # Hold the first run still while the second one tries: its lock stays whatever the timing.
         os.killpg(first.pid, signal.SIGSTOP)
         try:
             second = run_renew(variables, tmp_path)
         finally:
             os.killpg(first.pid, signal.SIGCONT)
-        assert first.wait(timeout=300) == 0, (tmp_path / "first.log").read_text()[-4000:]
+        assert first.wait(timeout=300) == 0, (tmp_path / "locked.log").read_text()[-4000:]
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
@@ -389,15 +367,9 @@ def test_a_second_run_on_a_locked_state_directory_fails_naming_the_lock(rig, tmp
 
 
 def test_the_lock_of_a_killed_run_is_taken_over(rig, tmp_path):
-    state = tmp_path / "state"
-    certificates = [{"name": "killed", "names": ["killed.example.test"]}]
-    variables = role_vars(rig, state, certificates)
-    first = start_renew(variables, tmp_path, "killed")
-    try:
-        holder = wait_for_lock(state / ".lock", first)
-    finally:
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
+    state, certificates, variables, first, holder = locking_run(rig, tmp_path, "killed")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
     assert json.loads((state / ".lock").read_text())["run_id"] == holder["run_id"], "SIGKILL leaves the lock behind"
 
     run = run_renew(variables, tmp_path)

@@ -63,46 +63,50 @@ def assert_names_empty(rig, names, lag: float = 30.0, servers_of=None):
             time.sleep(0.5)
 
 
-@pytest.fixture(scope="module")
-def pebble_root(rig, rig_module, tmp_path_factory):
-    path = tmp_path_factory.mktemp("root") / "root.pem"
-    path.write_text(rig_module.pebble_root(rig))
-    return path
+def assert_verifies(root, directory) -> None:
+    """``openssl verify`` accepts ``directory``'s cert.pem up to ``root`` through its chain.pem."""
+    command = ["openssl", "verify", "-CAfile", str(root), "-untrusted", str(directory / "chain.pem")]
+    verify = subprocess.run(command + [str(directory / "cert.pem")], capture_output=True, text=True, check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def issue(rig, tmp, certificates, **overrides) -> dict:
+    """One renew.yml run on the rig that must succeed: its state folder, variables, temp folder and run."""
+    state = tmp / "state"
+    variables = role_vars(rig, state, certificates, **overrides)
+    run = run_renew(variables, tmp)
+    assert run.rc == 0, run.text()[-4000:]
+    return {"state": state, "vars": variables, "tmp": tmp, "run": run}
+
+
+def assert_issued_for(directory, names, root):
+    """``directory``'s certificate names exactly ``names`` and verifies up to ``root``; returns it."""
+    leaf = x509.load_pem_x509_certificate((directory / "cert.pem").read_bytes())
+    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    assert sorted(sans) == sorted(names)
+    assert_verifies(root, directory)
+    return leaf
+
+
+def assert_second_run_changes_nothing(issued: dict) -> None:
+    """The same run again (as :func:`issue` made it) succeeds, changes nothing and rewrites no PEM file."""
+    before = {path: path.read_bytes() for path in issued["state"].rglob("*.pem")}
+    again = run_renew(issued["vars"], issued["tmp"])
+    assert again.rc == 0, again.text()[-4000:]
+    assert again.stats["changed"] == 0
+    assert {path: path.read_bytes() for path in issued["state"].rglob("*.pem")} == before
 
 
 @pytest.fixture(scope="module")
 def issued(rig, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("issued")
-    state = tmp / "state"
-    variables = role_vars(rig, state, CERTIFICATES)
-    first = run_renew(variables, tmp)
-    assert first.rc == 0, first.text()[-4000:]
-    return {"state": state, "vars": variables, "tmp": tmp, "first": first}
+    return issue(rig, tmp_path_factory.mktemp("issued"), CERTIFICATES)
 
 
 @pytest.mark.parametrize("cert", CERTIFICATES, ids=lambda cert: cert["name"])
-def test_certificate_is_issued_as_asked(issued, pebble_root, cert):
+def test_certificate_is_issued_as_asked(issued, pebble_root_file, cert):
     directory = issued["state"] / cert["name"]
-    leaf = x509.load_pem_x509_certificate((directory / "cert.pem").read_bytes())
-    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
-    assert sorted(sans) == sorted(cert["names"])
+    leaf = assert_issued_for(directory, cert["names"], pebble_root_file)
     assert key_type_of(leaf.public_key()) == cert.get("key_type", "ec256")
-
-    verify = subprocess.run(
-        [
-            "openssl",
-            "verify",
-            "-CAfile",
-            str(pebble_root),
-            "-untrusted",
-            str(directory / "chain.pem"),
-            str(directory / "cert.pem"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
     fullchain = (directory / "fullchain.pem").read_text()
     assert fullchain.startswith((directory / "cert.pem").read_text().strip())
     assert (directory / "chain.pem").read_text().strip() in fullchain
@@ -130,11 +134,7 @@ def test_account_key_is_private(issued):
 
 
 def test_second_run_changes_nothing(issued):
-    before = {p: p.read_bytes() for p in issued["state"].rglob("*.pem")}
-    again = run_renew(issued["vars"], issued["tmp"])
-    assert again.rc == 0, again.text()[-4000:]
-    assert again.stats["changed"] == 0
-    assert {p: p.read_bytes() for p in issued["state"].rglob("*.pem")} == before
+    assert_second_run_changes_nothing(issued)
 
 
 def test_check_mode_writes_nothing(rig, tmp_path):

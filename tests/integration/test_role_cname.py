@@ -9,10 +9,8 @@ through a hop in example2.test, and a loop and a dangling CNAME exist too.
 
 from __future__ import annotations
 
-import subprocess
-
 from playbook_runner import role_vars, run_renew, txt_values
-from test_role import assert_names_empty, assert_no_challenge_values
+from test_role import assert_names_empty, assert_no_challenge_values, assert_verifies
 
 DELEGATED = [
     {"name": "delegated", "names": ["delegated.example.test"]},
@@ -24,7 +22,7 @@ TARGETS = {
 }
 
 
-def test_delegated_names_are_validated_at_the_end_of_the_cname_chain(rig, rig_module, tmp_path):
+def test_delegated_names_are_validated_at_the_end_of_the_cname_chain(rig, pebble_root_file, tmp_path):
     state = tmp_path / "state"
     run = run_renew(role_vars(rig, state, DELEGATED), tmp_path)
     assert run.rc == 0, run.text()[-4000:]
@@ -35,25 +33,8 @@ def test_delegated_names_are_validated_at_the_end_of_the_cname_chain(rig, rig_mo
     published = run.task_results("Publish every TXT record of every order")[0]
     assert {item["name"] for item in published["records"]} == set(TARGETS.values())
 
-    root = tmp_path / "root.pem"
-    root.write_text(rig_module.pebble_root(rig))
     for cert in DELEGATED:
-        directory = state / cert["name"]
-        verify = subprocess.run(
-            [
-                "openssl",
-                "verify",
-                "-CAfile",
-                str(root),
-                "-untrusted",
-                str(directory / "chain.pem"),
-                str(directory / "cert.pem"),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert verify.returncode == 0, verify.stdout + verify.stderr
+        assert_verifies(pebble_root_file, state / cert["name"])
 
     assert_names_empty(rig, TARGETS.values())
     assert_no_challenge_values(rig, DELEGATED)

@@ -18,28 +18,12 @@ import os
 import pwd
 import stat
 
-import pytest
 from playbook_runner import role_vars, run_renew
-from webservers import (
-    FILE_KINDS,
-    Leaf,
-    assert_no_key,
-    deploy_results,
-    expected_files,
-    failure_message,
-    role_cert,
-    running,
-)
+from webservers import FILE_KINDS, Leaf, assert_no_key, deploy_results, expected_files, failure_message, role_cert
 
 KINDS = ("nginx", "apache", "haproxy")
 FILES_CERT = role_cert("files")
 FILES_OWNER, FILES_GROUP, FILES_MODE = "www-data", "ssl-cert", 0o640
-
-
-@pytest.fixture
-def servers(tmp_path):
-    with running(tmp_path / "servers", KINDS) as started:
-        yield started
 
 
 def mode(path) -> int:

@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import json
 
-import moto_fixture
 import pytest
 import yaml
 from cryptography import x509
-from moto_fixture import FAKE_KEY_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN, REGION, aws_client
+from moto_fixture import (
+    CREDENTIALS,
+    FAKE_KEY_ID,
+    FAKE_SECRET_KEY,
+    REGION,
+    aws_client,
+    classic_elb,
+    connection,
+    https_listeners,
+)
 from playbook_runner import role_vars, run_renew
 from test_role import assert_no_challenge_values
 from webservers import DeployCA
-
-# The moto server fixture of moto_fixture.py, visible to pytest in this module.
-moto_server = moto_fixture.moto_server
 
 CERT = "aws-www"
 NAME = "aws-www.example.test"
@@ -35,7 +40,6 @@ HOSTS = ("web1", "web2", "web3")
 MISSING_LISTENER = (
     "arn:aws:elasticloadbalancing:%s:123456789012:listener/app/gone/0123456789abcdef/fedcba9876543210" % REGION
 )
-CREDENTIALS = (FAKE_KEY_ID, FAKE_SECRET_KEY, FAKE_SESSION_TOKEN)
 AWS_TASK = "Deploy certificates to AWS"
 FINAL_TASK = "Fail naming every certificate that was not issued"
 
@@ -51,53 +55,14 @@ def targets(moto_server):
         PrivateKey=bootstrap.privkey,
         CertificateChain=bootstrap.chain,
     )["ServerCertificateMetadata"]["Arn"]
-    aws_client(moto_server, "elb").create_load_balancer(
-        LoadBalancerName=CLASSIC,
-        Listeners=[
-            {
-                "Protocol": "HTTPS",
-                "LoadBalancerPort": 443,
-                "InstanceProtocol": "HTTP",
-                "InstancePort": 80,
-                "SSLCertificateId": iam_arn,
-            }
-        ],
-        AvailabilityZones=[REGION + "a"],
-    )
+    classic_elb(moto_server, CLASSIC, iam_arn)
     acm_arn = aws_client(moto_server, "acm").import_certificate(
         Certificate=bootstrap.cert.encode(),
         PrivateKey=bootstrap.privkey.encode(),
         CertificateChain=bootstrap.chain.encode(),
     )["CertificateArn"]
-    ec2 = aws_client(moto_server, "ec2")
-    elbv2 = aws_client(moto_server, "elbv2")
-    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.%d.0/24" % index, AvailabilityZone=REGION + zone)["Subnet"][
-            "SubnetId"
-        ]
-        for index, zone in enumerate("ab")
-    ]
-    balancer = elbv2.create_load_balancer(Name="role-alb", Subnets=subnets, Type="application")["LoadBalancers"][0]
-    group = elbv2.create_target_group(Name="role-web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
-    listener = elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
-        Protocol="HTTPS",
-        Port=443,
-        Certificates=[{"CertificateArn": acm_arn}],
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
-    )["Listeners"][0]["ListenerArn"]
+    listener = https_listeners(moto_server, "role-alb", "10.40", acm_arn, (443,))[443]
     return {"listener": listener, "bootstrap_acm": acm_arn, "bootstrap_iam": iam_arn}
-
-
-def connection(server) -> dict:
-    return {
-        "region": REGION,
-        "endpoint_url": server.endpoint,
-        "aws_access_key_id": FAKE_KEY_ID,
-        "aws_secret_access_key": FAKE_SECRET_KEY,
-        "aws_session_token": FAKE_SESSION_TOKEN,
-    }
 
 
 def farm_inventory(tmp_path, deploy: list[dict]):

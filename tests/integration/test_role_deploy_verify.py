@@ -23,17 +23,10 @@ from webservers import (
     expected_files,
     failure_message,
     role_cert,
-    running,
     wait_for_serial,
 )
 
 KINDS = ("apache", "nginx")
-
-
-@pytest.fixture
-def servers(tmp_path):
-    with running(tmp_path / "servers", KINDS) as started:
-        yield started
 
 
 @pytest.fixture

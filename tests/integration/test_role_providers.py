@@ -5,12 +5,10 @@
 from __future__ import annotations
 
 import secrets
-import subprocess
 
 import pytest
-from cryptography import x509
 from playbook_runner import role_vars, run_renew
-from test_role import assert_names_empty
+from test_role import assert_issued_for, assert_names_empty, assert_second_run_changes_nothing, challenge_names, issue
 
 pytestmark = pytest.mark.rig
 
@@ -20,10 +18,6 @@ CERTIFICATES = [
     # A BIND-only zone in the same run, next to the two PowerDNS ones.
     {"name": "bind-only", "names": ["providers.example3.test"]},
 ]
-
-
-def challenge_names(certificates) -> set[str]:
-    return {"_acme-challenge." + name.removeprefix("*.") for cert in certificates for name in cert["names"]}
 
 
 def servers_of(rig: dict, name: str) -> list[str]:
@@ -42,37 +36,15 @@ def assert_no_challenge_values(rig: dict, certificates, lag: float = 30.0) -> No
 
 
 @pytest.fixture(scope="module")
-def pebble_root(rig, rig_module, tmp_path_factory):
-    path = tmp_path_factory.mktemp("root") / "root.pem"
-    path.write_text(rig_module.pebble_root(rig))
-    return path
-
-
-@pytest.fixture(scope="module")
 def issued(rig, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("providers")
-    state = tmp / "state"
     providers = [rig["provider"], rig["powerdns_provider"]]
-    variables = role_vars(rig, state, CERTIFICATES, letsencrypt_dns_providers=providers)
-    run = run_renew(variables, tmp)
-    assert run.rc == 0, run.text()[-4000:]
-    return {"state": state, "vars": variables, "tmp": tmp, "run": run}
+    return issue(rig, tmp_path_factory.mktemp("providers"), CERTIFICATES, letsencrypt_dns_providers=providers)
 
 
 @pytest.mark.parametrize("cert", CERTIFICATES, ids=lambda cert: cert["name"])
-def test_certificate_is_issued_and_verifies(issued, pebble_root, cert):
+def test_certificate_is_issued_and_verifies(issued, pebble_root_file, cert):
     directory = issued["state"] / cert["name"]
-    leaf = x509.load_pem_x509_certificate((directory / "cert.pem").read_bytes())
-    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
-    assert sorted(sans) == sorted(cert["names"])
-    verify = subprocess.run(
-        ["openssl", "verify", "-CAfile", str(pebble_root), "-untrusted", str(directory / "chain.pem")]
-        + [str(directory / "cert.pem")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert_issued_for(directory, cert["names"], pebble_root_file)
     assert not (directory / "order.json").exists()
 
 
@@ -85,11 +57,7 @@ def test_the_api_key_is_not_in_the_output(rig, issued):
 
 
 def test_second_run_changes_nothing(issued):
-    before = {path: path.read_bytes() for path in issued["state"].rglob("*.pem")}
-    again = run_renew(issued["vars"], issued["tmp"])
-    assert again.rc == 0, again.text()[-4000:]
-    assert again.stats["changed"] == 0
-    assert {path: path.read_bytes() for path in issued["state"].rglob("*.pem")} == before
+    assert_second_run_changes_nothing(issued)
 
 
 def test_a_failing_provider_of_the_dual_hosted_zone_costs_only_its_certificates(rig, tmp_path):

@@ -316,6 +316,28 @@ class Server:
     def stop(self) -> None:
         raise NotImplementedError
 
+    def spawn(self, argv: list[str], env: dict | None = None) -> Server:
+        """Start the server in the foreground as a child process (its output dropped), then wait for it."""
+        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
+        return self.started()
+
+    #: How long a spawned server may take to end after SIGTERM.
+    stop_seconds = 10
+
+    def stop_spawned(self) -> None:
+        """Stop the child of :meth:`spawn` (SIGTERM, then SIGKILL), and wait until its port is closed."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(self.stop_seconds)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            self.proc = None
+        port_closed(self.port)
+
     def started(self) -> Server:
         seen = wait_for_serial(self.port, self.old.serial, sni=self.sni)
         if seen != self.old.serial:
@@ -367,24 +389,9 @@ class Nginx(Server):
         self.proc = None
 
     def start(self) -> Nginx:
-        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            ["nginx", "-c", str(self.config), "-p", "%s/" % self.prefix],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        return self.started()
+        return self.spawn(["nginx", "-c", str(self.config), "-p", "%s/" % self.prefix])
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-            self.proc = None
-        port_closed(self.port)
+    stop = Server.stop_spawned
 
 
 class Apache(Server):
@@ -436,26 +443,12 @@ class Apache(Server):
         self.reload_command = self._marked("apache2 -k graceful %s" % where)
         self.proc = None
 
-    def start(self) -> Apache:
-        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            ["apache2", "-f", str(self.config), "-d", str(self.root), "-D", "FOREGROUND"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=self.env,
-        )
-        return self.started()
+    stop_seconds = 15
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-            self.proc = None
-        port_closed(self.port)
+    def start(self) -> Apache:
+        return self.spawn(["apache2", "-f", str(self.config), "-d", str(self.root), "-D", "FOREGROUND"], self.env)
+
+    stop = Server.stop_spawned
 
 
 class HAProxy(Server):

@@ -59,9 +59,12 @@ from contextlib import closing
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fakes"))  # testca.py, the test tree's certificate builder
+from testca import key_usage, make_ca, make_leaf, server_auth  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO / ".build" / "rig"
@@ -195,6 +198,23 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
     ).decode("ascii")
 
 
+def _pebble_env() -> dict:
+    """Pebble's environment: none of the caller's PEBBLE_ settings, and validations without random sleeps."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PEBBLE_")}
+    env["PEBBLE_VA_NOSLEEP"] = "1"
+    return env
+
+
+def _pebble_info(state: Path, acme_directory: str, ca_bundle: Path, address: str, management_port: int) -> dict:
+    """What every Pebble's info starts with: its folder, directory URL, listener CA and management URL."""
+    return {
+        "dir": str(state),
+        "acme_directory": acme_directory,
+        "ca_bundle": str(ca_bundle),
+        "pebble_management": f"https://{address}:{management_port}",
+    }
+
+
 def _listener_tls(state: Path, pebble_ip: str) -> tuple[Path, Path, Path]:
     """Make (or keep) a CA and a leaf for localhost and the Pebble address.
 
@@ -213,66 +233,29 @@ def _listener_tls(state: Path, pebble_ip: str) -> tuple[Path, Path, Path]:
 
     now = datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("certfleet rig listener CA")
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca_key, ca_cert = make_ca(ca_name, start, end, ski=True, extensions=(key_usage(cert_sign=True),))
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
 
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     sans = [x509.DNSName("localhost")] + [x509.IPAddress(ip) for ip in sorted(wanted_ips)]
-    leaf_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca_name)
-        .public_key(leaf_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
+    extensions = (
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        key_usage(cert_sign=False),
+        server_auth(),
+        (x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), False),
+        (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False),
+    )
+    leaf_cert = make_leaf(
+        ca_key,
+        ca_name,
+        leaf_key.public_key(),
+        sans,
+        start,
+        end,
+        _name("localhost"),
+        extensions=extensions,
+        san_critical=False,
     )
 
     _write(tls / "ca.key", _key_pem(ca_key), 0o600)
@@ -783,21 +766,22 @@ def _serves_all(server: str, zones: list[str]) -> bool:
     return True
 
 
-def _resolves_child(resolver: str) -> bool:
+def _resolves(resolver: str, name: str, rtype: int) -> bool:
+    """The resolver answers ``name`` (recursively) with at least one record of ``rtype``."""
     try:
-        rcode, dummy, answers = _dns_query(resolver, CHILD_ZONE, _TYPE_NS, recursion=True, timeout=1.0)
+        rcode, dummy, answers = _dns_query(resolver, name, rtype, recursion=True, timeout=1.0)
     except OSError:
         return False
     return rcode == 0 and answers >= 1
+
+
+def _resolves_child(resolver: str) -> bool:
+    return _resolves(resolver, CHILD_ZONE, _TYPE_NS)
 
 
 def _resolves_pdns(resolver: str) -> bool:
     """The resolver reaches PowerDNS (the address of ns.pdns.test comes only from there)."""
-    try:
-        rcode, dummy, answers = _dns_query(resolver, PDNS_NS, _TYPE_A, recursion=True, timeout=1.0)
-    except OSError:
-        return False
-    return rcode == 0 and answers >= 1
+    return _resolves(resolver, PDNS_NS, _TYPE_A)
 
 
 def _log_says(state: Path, name: str, text: str) -> bool:
@@ -992,8 +976,7 @@ def up(
     _pdns_database(state / "pdns" / "pdns.sqlite3", addr)
 
     acme_directory = f"https://{addr['pebble']}:{ACME_PORT}/dir"
-    pebble_env = {key: value for key, value in os.environ.items() if not key.startswith("PEBBLE_")}
-    pebble_env["PEBBLE_VA_NOSLEEP"] = "1"
+    pebble_env = _pebble_env()
     if nonce_reject is not None:
         pebble_env["PEBBLE_WFE_NONCEREJECT"] = str(int(nonce_reject))
 
@@ -1050,10 +1033,7 @@ def up(
         raise
 
     result = {
-        "dir": str(state),
-        "acme_directory": acme_directory,
-        "ca_bundle": str(ca_bundle),
-        "pebble_management": f"https://{addr['pebble']}:{MANAGEMENT_PORT}",
+        **_pebble_info(state, acme_directory, ca_bundle, addr["pebble"], MANAGEMENT_PORT),
         "resolver": addr["resolver"],
         "primary": addr["primary"],
         "secondaries": [addr["ns1"], addr["ns2"]],
@@ -1209,8 +1189,7 @@ def start_pebble(
     config = state / "pebble" / "pebble-config.json"
     conf = _pebble_conf(listener_cert, listener_key, address, acme_port, management_port, eab_keys, eab_required)
     _write(config, conf, 0o600)
-    pebble_env = {key: value for key, value in os.environ.items() if not key.startswith("PEBBLE_")}
-    pebble_env["PEBBLE_VA_NOSLEEP"] = "1"
+    pebble_env = _pebble_env()
     pebble_env.update(env or {})
     acme_directory = f"https://{address}:{acme_port}/dir"
     argv = [PEBBLE, "-config", str(config), "-dnsserver", f"{resolver}:53"]
@@ -1221,13 +1200,7 @@ def start_pebble(
     except BaseException:
         down(state)
         raise
-    result = {
-        "dir": str(state),
-        "acme_directory": acme_directory,
-        "ca_bundle": str(ca_bundle),
-        "pebble_management": f"https://{address}:{management_port}",
-        "pid": pids["pebble"]["pid"],
-    }
+    result = dict(_pebble_info(state, acme_directory, ca_bundle, address, management_port), pid=pids["pebble"]["pid"])
     _write(state / "pebble.json", json.dumps(result, indent=2) + "\n")
     return result
 

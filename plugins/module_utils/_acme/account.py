@@ -9,13 +9,12 @@ URL, so normal runs only look the account up and never register again.
 
 A CA whose directory says ``meta.externalAccountRequired`` registers only
 with an External Account Binding (``eab_kid`` and ``eab_hmac_key``, see
-``acme_eab``); without them the run fails before the registration is sent.
+``_acme.eab``); without them the run fails before the registration is sent.
 """
 
 from __future__ import annotations
 
 import os
-import traceback
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     AcmeSession,
@@ -31,55 +30,36 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.files impor
     atomic_write_json,
     read_json,
 )
-
-try:
-    import josepy as jose
-    from acme import client as acme_lib
-    from acme import errors as acme_errors
-    from acme import messages
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    HAS_ACME = True
-    ACME_IMPORT_ERROR = None
-except ImportError:
-    HAS_ACME = False
-    ACME_IMPORT_ERROR = traceback.format_exc()
-
-ACCOUNT_DIR = ".acme"
-KEY_FILE = "account.key"
-CACHE_FILE = "account.json"
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import (
+    acme_errors,
+    acme_lib,
+    jose,
+    messages,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import ec, serialization
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import (
+    account_cache_path,
+    account_dir,
+    account_key_path,
+)
 
 
 class AccountError(Exception):
     """The account cannot be used or created; the message says what the user must do."""
 
 
-def account_dir(state_dir: str) -> str:
-    """``<state_dir>/.acme``: private to the controller user (0700)."""
-    return os.path.join(state_dir, ACCOUNT_DIR)
-
-
-def key_path(state_dir: str) -> str:
-    """``<state_dir>/.acme/account.key``."""
-    return os.path.join(account_dir(state_dir), KEY_FILE)
-
-
-def cache_path(state_dir: str) -> str:
-    """``<state_dir>/.acme/account.json``."""
-    return os.path.join(account_dir(state_dir), CACHE_FILE)
-
-
 def load_account_key(state_dir: str):
     """The account key as a JWK, or None when there is none yet."""
     try:
-        with open(key_path(state_dir), "rb") as handle:
+        with open(account_key_path(state_dir), "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         return None
     key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise AccountError("%s is not an EC P-256 key; move it away to create a new account" % key_path(state_dir))
+        raise AccountError(
+            "%s is not an EC P-256 key; move it away to create a new account" % account_key_path(state_dir)
+        )
     return jose.JWKEC(key=key)
 
 
@@ -90,20 +70,20 @@ def create_account_key(state_dir: str):
     os.chmod(directory, 0o700)
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    atomic_write(key_path(state_dir), pem, mode=0o600)
+    atomic_write(account_key_path(state_dir), pem, mode=0o600)
     return jose.JWKEC(key=key)
 
 
 def cached_account_url(state_dir: str, directory_url: str) -> str | None:
     """The account URL remembered for this directory, if any."""
-    cache = read_json(cache_path(state_dir)) or {}
+    cache = read_json(account_cache_path(state_dir)) or {}
     entry = (cache.get("accounts") or {}).get(directory_url) or {}
     return entry.get("url")
 
 
 def remember_account_url(state_dir: str, directory_url: str, url: str | None) -> None:
     """Store (or with ``url=None`` drop) the account URL for this directory."""
-    cache = read_json(cache_path(state_dir)) or {}
+    cache = read_json(account_cache_path(state_dir)) or {}
     accounts = cache.setdefault("accounts", {})
     if url is None:
         accounts.pop(directory_url, None)
@@ -111,7 +91,7 @@ def remember_account_url(state_dir: str, directory_url: str, url: str | None) ->
         accounts[directory_url] = {"url": url, "cached_at": iso_utc(utc_now())}
     else:
         return
-    atomic_write_json(cache_path(state_dir), cache, mode=0o600)
+    atomic_write_json(account_cache_path(state_dir), cache, mode=0o600)
 
 
 def _terms_error(settings: AcmeSettings, why: str) -> AccountError:
@@ -131,7 +111,7 @@ def check_can_start(settings: AcmeSettings) -> None:
         raise AccountError(str(exc)) from None
     if settings.terms_agreed:
         return
-    if not os.path.exists(key_path(settings.state_dir)):
+    if not os.path.exists(account_key_path(settings.state_dir)):
         raise _terms_error(settings, "no ACME account exists in %s" % account_dir(settings.state_dir))
 
 

@@ -21,7 +21,7 @@ directory; instead the commit is made **redoable**:
    certificate, the one that was due, and never takes the set for finished.
 
 If the process dies during step 3, ``.commit`` still holds the files not
-yet moved. :func:`finish_interrupted_commit` (in cert_commit, which has no
+yet moved. :func:`finish_interrupted_commit` (in ``_state.commit``, which has no
 cryptography to load) moves them into place, which
 turns the half-replaced set into the complete new set. It runs before every
 write here and when a run takes the state directory lock (``state_lock``),
@@ -35,60 +35,47 @@ from __future__ import annotations
 import os
 import shutil
 
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import cert_dir
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import (
     atomic_write,
     atomic_write_json,
     fsync_dir,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._state import layout
 from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import (
-    COMMIT_DIR,
     finish_interrupted_commit,
     move_into_place,
 )
 
-STAGING_DIR = ".staging"
 KEY_MODE = 0o600
 PUBLIC_MODE = 0o644
-
-
-def certificate_paths(state_dir: str, name: str) -> dict:
-    """The paths of a certificate's PEM files, as returned to the user."""
-    directory = cert_dir(state_dir, name)
-    return {
-        "privkey": os.path.join(directory, "privkey.pem"),
-        "cert": os.path.join(directory, "cert.pem"),
-        "chain": os.path.join(directory, "chain.pem"),
-        "fullchain": os.path.join(directory, "fullchain.pem"),
-    }
 
 
 def discard_staging(state_dir: str, name: str) -> None:
     """Finish a committed set a killed run left, and remove what an interrupted staging left."""
     finish_interrupted_commit(state_dir, name)
-    shutil.rmtree(os.path.join(cert_dir(state_dir, name), STAGING_DIR), ignore_errors=True)
+    shutil.rmtree(layout.cert_file(state_dir, name, layout.STAGING_DIR), ignore_errors=True)
 
 
 def write_certificate_files(
     state_dir: str, name: str, key_pem: bytes, leaf_pem: str, chain_pems: list, info: dict
 ) -> dict:
     """Stage and commit key, leaf, chain, full chain and ``cert.json``; returns the PEM paths."""
-    directory = cert_dir(state_dir, name)
-    staging = os.path.join(directory, STAGING_DIR)
+    directory = layout.cert_dir(state_dir, name)
+    staging = layout.cert_file(state_dir, name, layout.STAGING_DIR)
     discard_staging(state_dir, name)
     os.makedirs(staging, mode=0o700)
     try:
         chain = "".join(chain_pems)
-        atomic_write(os.path.join(staging, "privkey.pem"), key_pem, mode=KEY_MODE)
-        atomic_write(os.path.join(staging, "fullchain.pem"), leaf_pem + chain, mode=PUBLIC_MODE)
-        atomic_write(os.path.join(staging, "chain.pem"), chain, mode=PUBLIC_MODE)
-        atomic_write_json(os.path.join(staging, "cert.json"), info, mode=PUBLIC_MODE)
-        atomic_write(os.path.join(staging, "cert.pem"), leaf_pem, mode=PUBLIC_MODE)
-        commit = os.path.join(directory, COMMIT_DIR)
+        atomic_write(os.path.join(staging, layout.PRIVKEY), key_pem, mode=KEY_MODE)
+        atomic_write(os.path.join(staging, layout.FULLCHAIN), leaf_pem + chain, mode=PUBLIC_MODE)
+        atomic_write(os.path.join(staging, layout.CHAIN), chain, mode=PUBLIC_MODE)
+        atomic_write_json(os.path.join(staging, layout.CERT_INFO), info, mode=PUBLIC_MODE)
+        atomic_write(os.path.join(staging, layout.CERT), leaf_pem, mode=PUBLIC_MODE)
+        commit = layout.cert_file(state_dir, name, layout.COMMIT_DIR)
         os.rename(staging, commit)
     except BaseException:
         discard_staging(state_dir, name)
         raise
     fsync_dir(directory)
     move_into_place(directory, commit)
-    return certificate_paths(state_dir, name)
+    return layout.certificate_paths(state_dir, name)

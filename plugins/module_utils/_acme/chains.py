@@ -19,19 +19,10 @@ than none, and the result carries a warning.
 from __future__ import annotations
 
 import re
-import traceback
 from urllib.parse import urljoin
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import NameOID
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import load_certificate
-
-try:
-    from cryptography.x509.oid import NameOID
-
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 # One link-value of an RFC 8288 Link header: <target> followed by parameters.
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,=\s]+\s*(?:=\s*(?:\"[^\"]*\"|[^;,\s]*))?)*)")

@@ -12,26 +12,15 @@ worker thread gets its own network and client on first use.
 from __future__ import annotations
 
 import datetime
-import email.utils
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import RateLimited
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_lib, jose, messages
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import parse_retry_after
 
-try:
-    import josepy as jose
-    from acme import client as acme_lib
-    from acme import messages
-
-    HAS_ACME = True
-    ACME_IMPORT_ERROR = None
-    _NetworkBase = acme_lib.ClientNetwork
-except ImportError:
-    HAS_ACME = False
-    ACME_IMPORT_ERROR = traceback.format_exc()
-    _NetworkBase = object
+_NetworkBase = acme_lib.ClientNetwork if HAS_ACME else object
 
 USER_AGENT = "certfleet.acme (acme-python)"
 
@@ -282,21 +271,9 @@ class AcmeSession:
 def retry_after_seconds(response, default: float | None, now: datetime.datetime | None = None) -> float | None:
     """Seconds the server asked us to wait (``Retry-After``: delta or HTTP date), else ``default``."""
     value = (response.headers or {}).get("Retry-After") if response is not None else None
-    if not value:
-        return default
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return default
-    if when is None:
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return max(0.0, (when - now).total_seconds())
+    clock = now.timestamp if now is not None else time.time
+    seconds = parse_retry_after(value, clock, http_only=True)
+    return default if seconds is None else seconds
 
 
 def poll_interval(response, attempt: int) -> float:

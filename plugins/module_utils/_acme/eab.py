@@ -24,17 +24,14 @@ import hmac
 import json
 import re
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.encoding import b64url
+
 EAB_ALGORITHM = "HS256"
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
 class EabError(ValueError):
     """The EAB options are unusable; the message never contains the MAC key."""
-
-
-def b64url(data: bytes) -> str:
-    """base64url without padding, as JWS uses it (RFC 7515 section 2)."""
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
 def decode_hmac_key(text: str) -> bytes:

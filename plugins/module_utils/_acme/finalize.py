@@ -10,10 +10,7 @@ is ready, so a key exists only for a certificate that is about to be issued.
 
 from __future__ import annotations
 
-import traceback
-
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.cert_files import (
-    certificate_paths,
     discard_staging,
     write_certificate_files,
 )
@@ -35,7 +32,9 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import (
     public_key_der,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.order_state import delete_saved_order
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import fetch_authorization, fetch_order
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import (
+    FAILED,
     GENERIC_TYPE,
     CertificateFailure,
     authorization_problem,
@@ -43,28 +42,20 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems impo
     local_problem,
     problem_dict,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec, cert_dir
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec
 from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import run_batch
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import messages
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Deadline, DeadlineExceeded
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
     certificate_info,
     load_certificate,
     split_pem_chain,
 )
-
-try:
-    from acme import messages
-    from cryptography import x509
-
-    HAS_ACME = True
-    ACME_IMPORT_ERROR = None
-except ImportError:
-    HAS_ACME = False
-    ACME_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import cert_dir, certificate_paths
 
 ISSUED = "issued"
-FAILED = "failed"
 WOULD_FINALIZE = "would_finalize"
 
 
@@ -87,21 +78,6 @@ def certificate_result(spec: CertSpec, state_dir: str, **fields) -> dict:
     }
     result.update(fields)
     return result
-
-
-def _get(session: AcmeSession, url: str, parse):
-    response = session.post_as_get(url)
-    return parse(response.json()), response
-
-
-def fetch_order(session: AcmeSession, url: str):
-    """``(order, response)``; the response carries Retry-After."""
-    return _get(session, url, messages.Order.from_json)
-
-
-def fetch_authorization(session: AcmeSession, url: str):
-    """``(authorization, response)``; the response carries Retry-After."""
-    return _get(session, url, messages.Authorization.from_json)
 
 
 def failed_authorizations_problem(authzs: list) -> dict:
@@ -299,7 +275,7 @@ def finalize_certificate(
     try:
         paths = write_certificate_files(state_dir, spec.name, private_key_pem(key), blocks[0], blocks[1:], document)
     except OSError as exc:
-        # Nothing of the new set replaced the old one (see acme_cert_files), but its key is lost with the
+        # Nothing of the new set replaced the old one (see _acme.cert_files), but its key is lost with the
         # failed write, so this finalized order can never be used again: the next run orders anew.
         delete_saved_order(state_dir, spec.name)
         problem = local_problem(

@@ -10,23 +10,16 @@ types (``ec256`` ... ``rsa4096``) cannot drift between the two directions.
 
 from __future__ import annotations
 
-import traceback
-
 from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import KEY_TYPES, RSA_BITS
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import (
+    NameOID,
+    ec,
+    hashes,
+    rsa,
+    serialization,
+    x509,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
-
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-    from cryptography.x509.oid import NameOID
-
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-
 
 # The longest commonName X.520 allows; longer first names are left to the SAN.
 _MAX_COMMON_NAME = 64

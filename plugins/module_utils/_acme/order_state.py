@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec, cert_dir
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json, read_json
-
-ORDER_FILE = "order.json"
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import ORDER, cert_file
 
 # Statuses in which an order can still lead to a certificate with a key we
 # will generate: "processing"/"valid" were finalized with a CSR whose key an
@@ -27,7 +26,7 @@ RESUMABLE_STATUSES = ("pending", "ready")
 
 def order_path(state_dir: str, name: str) -> str:
     """Where the pending order of certificate ``name`` is saved."""
-    return os.path.join(cert_dir(state_dir, name), ORDER_FILE)
+    return cert_file(state_dir, name, ORDER)
 
 
 def load_saved_order(state_dir: str, name: str) -> dict | None:
@@ -46,7 +45,7 @@ def order_document(
 
     ``replaces`` is the ARI certificate id the order was accepted with (None
     when none was sent), ``replaces_status`` what became of the one asked for
-    (see ``acme_orders``), so a resumed order reports the same.
+    (see ``_acme.orders``), so a resumed order reports the same.
     """
     return {
         "order_url": order_url,
@@ -60,17 +59,9 @@ def order_document(
     }
 
 
-def save_order(
-    state_dir: str,
-    spec: CertSpec,
-    order_url: str,
-    directory_url: str,
-    replaces: str | None = None,
-    replaces_status: str | None = None,
-) -> None:
-    """Remember a new order so an interrupted run can resume it."""
-    document = order_document(spec, order_url, directory_url, replaces, replaces_status)
-    atomic_write_json(order_path(state_dir, spec.name), document, mode=0o600)
+def save_order(state_dir: str, name: str, document: dict) -> None:
+    """Remember a new order (its :func:`order_document`) so an interrupted run can resume it."""
+    atomic_write_json(order_path(state_dir, name), document, mode=0o600)
 
 
 def delete_saved_order(state_dir: str, name: str) -> None:

@@ -23,7 +23,6 @@ fully know, so the request body is built here as plain JSON:
 from __future__ import annotations
 
 import json
-import traceback
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.challenges import (
     authorization_records,
@@ -38,11 +37,13 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.order_state i
     can_resume_status,
     delete_saved_order,
     load_saved_order,
+    order_document,
     resumable_url,
     save_order,
     saved_order_matches,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import (
+    FAILED,
     CertificateFailure,
     exception_problem,
     local_problem,
@@ -50,18 +51,8 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems impo
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec
 from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import run_batch
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_errors, messages
 
-try:
-    from acme import errors as acme_errors
-    from acme import messages
-
-    HAS_ACME = True
-    ACME_IMPORT_ERROR = None
-except ImportError:
-    HAS_ACME = False
-    ACME_IMPORT_ERROR = traceback.format_exc()
-
-FAILED = "failed"
 WOULD_ORDER = "would_order"
 
 # What became of a certificate's ``replaces`` (the ``replaces_status`` result).
@@ -154,14 +145,24 @@ def refused_for_replaces(error) -> bool:
     return "replace" in (error.detail or "").lower()
 
 
+def _fetch(session: AcmeSession, url: str, parse):
+    response = session.post_as_get(url)
+    return parse(response.json()), response
+
+
 def fetch_order(session: AcmeSession, url: str):
-    """The current state of an order."""
-    return messages.Order.from_json(session.post_as_get(url).json())
+    """``(order, response)``: the current state of an order; the response carries Retry-After."""
+    return _fetch(session, url, messages.Order.from_json)
+
+
+def fetch_authorization(session: AcmeSession, url: str):
+    """``(authorization, response)``; the response carries Retry-After."""
+    return _fetch(session, url, messages.Authorization.from_json)
 
 
 def fetch_authorizations(session: AcmeSession, order) -> list:
     """Every authorization of an order, in the order's sequence."""
-    return [messages.Authorization.from_json(session.post_as_get(url).json()) for url in order.authorizations]
+    return [fetch_authorization(session, url)[0] for url in order.authorizations]
 
 
 def _post_new_order(session: AcmeSession, spec: CertSpec, replaces: str | None):
@@ -223,7 +224,7 @@ def _resume(session: AcmeSession, spec: CertSpec, state_dir: str):
     if not url:
         return None
     try:
-        order = fetch_order(session, url)
+        order, _response = fetch_order(session, url)
     except (messages.Error, acme_errors.ClientError) as exc:
         if not order_is_gone(exc):
             raise
@@ -242,7 +243,8 @@ def order_certificate(session: AcmeSession, spec: CertSpec, state_dir: str) -> d
         replaces, replaces_status, notes = saved.get("replaces"), saved.get("replaces_status"), []
     else:
         url, order, replaces, replaces_status, notes = create_order(session, spec)
-        save_order(state_dir, spec, url, session.settings.directory_url, replaces, replaces_status)
+        document = order_document(spec, url, session.settings.directory_url, replaces, replaces_status)
+        save_order(state_dir, spec.name, document)
     common = {
         "order_url": url,
         "resumed": bool(resumed),

@@ -13,20 +13,13 @@ from __future__ import annotations
 
 import datetime
 import math
-import traceback
 
-try:
-    from acme import errors as acme_errors
-    from acme import messages
-
-    HAS_ACME = True
-    ACME_IMPORT_ERROR = None
-except ImportError:
-    HAS_ACME = False
-    ACME_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_errors, messages
 
 # RFC 7807: "about:blank" means no type-specific semantics beyond the detail.
 GENERIC_TYPE = "about:blank"
+#: The ``status`` of an order or certificate result that failed (it then carries ``error``).
+FAILED = "failed"
 
 
 class CertificateFailure(Exception):

@@ -9,14 +9,13 @@ half-processed batch with one bad entry is much harder to reason about.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import DEFAULT_KEY_TYPE, KEY_TYPES
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import name_error, normalize
 
-# Certificate names become directory names under state_dir: no separators,
+# Certificate names become directory names under state_dir (see _state.layout): no separators,
 # no leading dot (so ".acme" and ".." are impossible), and a sane length.
 CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # An ARI certificate identifier (RFC 9773 section 4.1): base64url of the
@@ -38,11 +37,6 @@ class CertSpec:
     profile: str | None = None
     order_url: str | None = None
     replaces: str | None = None
-
-
-def cert_dir(state_dir: str, name: str) -> str:
-    """``<state_dir>/<name>``: where a certificate's files and pending order live."""
-    return os.path.join(state_dir, name)
 
 
 def _label(index: int, item) -> str:
@@ -126,29 +120,40 @@ def certificate_problems(index: int, item: dict) -> list[str]:
     return problems
 
 
-def parse_certificates(items) -> list[CertSpec]:
-    """The ``certificates`` option of ``acme_dns01_order`` as specs; raises SpecError on the first problem."""
+def _parse_entries(items, option: str, build) -> list[CertSpec]:
+    """``build(index, item, name)`` for every entry of a list option; names must be unique.
+
+    Raises SpecError on the first problem: the option is no list, an entry no
+    mapping, a name bad or used twice, or whatever ``build`` finds.
+    """
     if not isinstance(items, list):
-        raise SpecError("certificates must be a list, got %r" % (items,))
+        raise SpecError("%s must be a list, got %r" % (option, items))
     specs = []
     seen = set()
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            raise SpecError("certificates[%d] must be a mapping, got %r" % (index, item))
+            raise SpecError("%s[%d] must be a mapping, got %r" % (option, index, item))
         name = _check_name(index, item)
         if name in seen:
-            raise SpecError("certificate %r: field 'name' value %r is used by two certificates" % (name, name))
+            raise SpecError("certificate %r: field 'name' value %r is used by two %s" % (name, name, option))
         seen.add(name)
-        specs.append(
-            CertSpec(
-                name=name,
-                names=_check_names(index, item),
-                key_type=_check_key_type(index, item),
-                profile=_check_profile(index, item),
-                replaces=_check_replaces(index, item),
-            )
-        )
+        specs.append(build(index, item, name))
     return specs
+
+
+def parse_certificates(items) -> list[CertSpec]:
+    """The ``certificates`` option of ``acme_dns01_order`` as specs; raises SpecError on the first problem."""
+
+    def build(index: int, item: dict, name: str) -> CertSpec:
+        return CertSpec(
+            name=name,
+            names=_check_names(index, item),
+            key_type=_check_key_type(index, item),
+            profile=_check_profile(index, item),
+            replaces=_check_replaces(index, item),
+        )
+
+    return _parse_entries(items, "certificates", build)
 
 
 def parse_orders(items) -> list[CertSpec]:
@@ -157,27 +162,17 @@ def parse_orders(items) -> list[CertSpec]:
     ``order_url`` may be empty for an order that failed to be created; that
     certificate then fails alone instead of failing the whole call.
     """
-    if not isinstance(items, list):
-        raise SpecError("orders must be a list, got %r" % (items,))
-    specs = []
-    seen = set()
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise SpecError("orders[%d] must be a mapping, got %r" % (index, item))
-        name = _check_name(index, item)
-        if name in seen:
-            raise SpecError("certificate %r: field 'name' value %r is used by two orders" % (name, name))
-        seen.add(name)
+
+    def build(index: int, item: dict, name: str) -> CertSpec:
         order_url = item.get("order_url")
         if order_url is not None and not isinstance(order_url, str):
             raise SpecError("%s: field 'order_url' value %r is not a string" % (_label(index, item), order_url))
-        specs.append(
-            CertSpec(
-                name=name,
-                names=_check_names(index, item),
-                key_type=_check_key_type(index, item),
-                profile=_check_profile(index, item),
-                order_url=order_url or None,
-            )
+        return CertSpec(
+            name=name,
+            names=_check_names(index, item),
+            key_type=_check_key_type(index, item),
+            profile=_check_profile(index, item),
+            order_url=order_url or None,
         )
-    return specs
+
+    return _parse_entries(items, "orders", build)

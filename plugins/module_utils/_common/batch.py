@@ -29,6 +29,19 @@ def run_batch(items: list, work, on_error, max_workers: int = MAX_WORKERS) -> li
         except Exception as exc:  # noqa: BLE001 - reported per certificate, never swallowed
             return on_error(item, exc)
 
+    return map_concurrently(guarded, items, max_workers)
+
+
+def map_concurrently(fn, items, max_workers: int = MAX_WORKERS) -> list:
+    """``[fn(item) for item in items]`` on a bounded thread pool, results in input order.
+
+    The one pool helper of the collection: callers that keep failures per
+    item catch them in ``fn`` (or use :func:`run_batch`); an exception that
+    escapes ``fn`` is raised here.
+    """
+    items = list(items)
+    if not items:
+        return []
     workers = max(1, min(max_workers, len(items)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="certfleet-acme") as pool:
-        return list(pool.map(guarded, items))
+        return list(pool.map(fn, items))

@@ -9,6 +9,7 @@ not compare with them, so every stage takes the time from here.
 from __future__ import annotations
 
 import datetime
+import re
 
 
 def iso_utc(moment: datetime.datetime) -> str:
@@ -21,3 +22,22 @@ def iso_utc(moment: datetime.datetime) -> str:
 def utc_now() -> datetime.datetime:
     """The current time, timezone-aware, so it compares with certificate dates."""
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def parse_iso(text: str) -> datetime.datetime | None:
+    """An ISO 8601 time as the modules and some APIs write it, as an aware datetime; None when it is not one.
+
+    ``Z`` and ``+0000`` offsets are read (Python before 3.11 knows neither); a time without an offset is UTC.
+    """
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment

@@ -14,6 +14,9 @@ import re
 CHALLENGE_LABEL = "_acme-challenge"
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Labels of owner names: host names plus underscore labels (``_acme-challenge``),
+# which certificate names may not contain but TXT owners and zones may.
+_OWNER_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
 def normalize(name: str) -> str:
@@ -27,18 +30,25 @@ def normalize(name: str) -> str:
     return text
 
 
-def name_error(name: str) -> str | None:
-    """Return why ``name`` cannot be in a certificate, or None when it can."""
+def _labels(name) -> tuple[str | None, list[str]]:
+    """The labels of ``name`` once normalized, or why it is no DNS name at all (the checks every name shares)."""
     try:
         text = normalize(name)
     except (UnicodeError, ValueError):
-        return "is not a valid DNS name"
+        return "is not a valid DNS name", []
     if not text:
-        return "is empty"
+        return "is empty", []
     if len(text) > 253:
-        return "is longer than 253 characters"
-    labels = text.split(".")
-    if "*" in text:
+        return "is longer than 253 characters", []
+    return None, text.split(".")
+
+
+def name_error(name: str) -> str | None:
+    """Return why ``name`` cannot be in a certificate, or None when it can."""
+    problem, labels = _labels(name)
+    if problem:
+        return problem
+    if "*" in ".".join(labels):
         if labels[0] != "*" or any("*" in label for label in labels[1:]):
             return "has a wildcard that is not the whole leftmost label"
         labels = labels[1:]
@@ -46,6 +56,24 @@ def name_error(name: str) -> str | None:
         return "is not a fully qualified name"
     for label in labels:
         if not _LABEL.match(label):
+            return "has an invalid label %r" % label
+    return None
+
+
+def owner_name_error(name) -> str | None:
+    """Why ``name`` is not a usable DNS owner name (TXT name or zone), or None.
+
+    Unlike :func:`name_error` this allows underscore labels and single-label
+    zones, because TXT owners (``_acme-challenge``) and delegated challenge
+    zones use them.
+    """
+    if not isinstance(name, str):
+        return "must be a string"
+    problem, labels = _labels(name)
+    if problem:
+        return problem
+    for label in labels:
+        if not _OWNER_LABEL.match(label):
             return "has an invalid label %r" % label
     return None
 

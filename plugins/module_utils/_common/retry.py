@@ -13,44 +13,44 @@ from __future__ import annotations
 import datetime
 import email.utils
 import random
-import re
 import threading
 import time
 from typing import Any, Callable
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import parse_iso
 
-def parse_retry_after(value: Any, now: Callable[[], float] = time.time) -> float | None:
+
+def parse_retry_after(value: Any, now: Callable[[], float] = time.time, *, http_only: bool = False) -> float | None:
     """Seconds to wait from a Retry-After style value, or None when there is no usable hint.
 
     Accepts delta-seconds (``120``), an HTTP-date (``Wed, 21 Oct 2015 07:28:00 GMT``)
     and an ISO 8601 time (``2012-10-10T21:21:15Z``, what Rackspace documents).
-    A time in the past means "now": 0.
+    A time in the past means "now": 0. ``http_only`` takes only the two forms of
+    the HTTP header (RFC 9110 section 10.2.3: digits, or an HTTP-date), as ACME
+    servers send it; anything else (``-5``, ``1.5``) is no hint.
     """
     if value is None:
         return None
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not http_only:
         return max(0.0, float(value))
     text = str(value).strip()
     if not text:
         return None
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
+    if not http_only or text.isdigit():
+        try:
+            return max(0.0, float(text))
+        except ValueError:
+            pass
     when = None
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         when = None
     if when is None:
-        iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-        if re.search(r"[+-]\d{4}$", iso):  # "+0000": Python before 3.11 wants "+00:00"
-            iso = iso[:-2] + ":" + iso[-2:]
-        try:
-            when = datetime.datetime.fromisoformat(iso)
-        except ValueError:
+        when = None if http_only else parse_iso(text)
+        if when is None:
             return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)

@@ -16,58 +16,18 @@ hold only the certificate, the type and where it goes.
 from __future__ import annotations
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CERT_NAME
-from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws_types import DEPLOY_TYPES, TYPE_OPTIONS
-
-SERVER_TYPES = ("nginx", "apache", "haproxy", "files")
-AWS_TYPES = DEPLOY_TYPES
-TYPES = SERVER_TYPES + AWS_TYPES
-
-#: The field each type cannot do without (for AWS types the module's required_if).
-REQUIRED = {
-    "nginx": "dest",
-    "apache": "dest",
-    "haproxy": "dest",
-    "files": "dest",
-    "aws_iam_elb": "load_balancer_name",
-    "aws_alb": "listener_arn",
-    "aws_secretsmanager": "secret_name",
-}
-#: Options of the web-server types (cert_deploy), meaningless for an AWS entry.
-SERVER_OPTIONS = (
-    "dest",
-    "verify",
-    "verify_retries",
-    "verify_delay",
-    "validate_command",
-    "reload_command",
-    "owner",
-    "group",
-    "mode",
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import (
+    AWS_OPTIONS,
+    AWS_SECRET_OPTIONS,
+    AWS_TYPE_OPTIONS,
+    AWS_TYPES,
+    FAMILIES,
+    REQUIRED,
+    SERVER_OPTIONS,
+    SERVER_TYPES,
+    TYPES,
 )
-#: Options of the AWS types (aws_certificate_deploy), meaningless for a web-server entry.
-AWS_OPTIONS = (
-    "region",
-    "endpoint_url",
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "aws_profile",
-    "certificate_arn",
-    "load_balancer_name",
-    "listener_port",
-    "name_prefix",
-    "iam_path",
-    "cleanup",
-    "listener_arn",
-    "role",
-    "secret_name",
-    "secret_kms_key_id",
-    "wait_timeout",
-)
-#: AWS options that belong to some AWS types only, as aws_certificate_deploy checks them.
-AWS_TYPE_OPTIONS = TYPE_OPTIONS
-#: Values never shown, in messages or loop items.
-SECRET_OPTIONS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+
 HIDDEN = "(hidden)"
 
 
@@ -76,7 +36,7 @@ def _unset(value) -> bool:
 
 
 def _shown(field: str, value) -> str:
-    return HIDDEN if field in SECRET_OPTIONS and not _unset(value) else repr(value)
+    return HIDDEN if field in AWS_SECRET_OPTIONS and not _unset(value) else repr(value)
 
 
 def _entry_errors(entry: dict, known) -> list[str]:
@@ -169,3 +129,11 @@ def deploy_items(entries) -> list[dict]:
         for entry in entries or []
         if isinstance(entry, dict)
     ]
+
+
+def deploy_entries_of(entries, family: str) -> list[dict]:
+    """The entries whose type belongs to ``family`` (``server`` or ``aws``), for the task that deploys them."""
+    if family not in FAMILIES:
+        raise ValueError("family must be one of %s, not %r" % (", ".join(FAMILIES), family))
+    types = FAMILIES[family]
+    return [entry for entry in entries or [] if isinstance(entry, dict) and entry.get("type") in types]

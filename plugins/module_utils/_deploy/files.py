@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The files a certificate deployment writes on a host, and how they are put back.
 
-A web server's configuration names fixed paths (DESIGN.md, deployment):
+A web server's configuration names fixed paths:
 ``<dest>/<cert>/{privkey,cert,chain,fullchain}.pem`` for nginx, apache and
 plain files, one ``<dest>/<cert>.pem`` holding the key and the full chain for
 haproxy. This works out those files and their wanted content and modes,
@@ -18,26 +18,21 @@ import grp
 import os
 import pwd
 import stat
-import traceback
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import serialization, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import SERVER_TYPES
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import split_pem_chain
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-
-TYPES = ("nginx", "apache", "haproxy", "files")
 KINDS = ("privkey", "cert", "chain", "fullchain")
 BUNDLE = "bundle"
 DIRECTORY_MODE = 0o755
+
+
+#: (uid, gid) that leaves owner and group as they are.
+NO_OWNER: tuple[int | None, int | None] = (None, None)
 
 
 class DeployError(Exception):
@@ -186,21 +181,20 @@ def check_cert_name(cert: str) -> None:
 
 
 def plan_targets(
-    cert: str,
-    deploy_type: str,
-    dest: str,
-    material: Material,
-    mode: int,
-    key_mode: int,
-    uid: int | None = None,
-    gid: int | None = None,
+    cert: str, deploy_type: str, dest: str, material: Material, modes: tuple[int, int], owner: tuple = NO_OWNER
 ) -> list[Target]:
-    """The files ``deploy_type`` needs for certificate ``cert`` under ``dest``."""
+    """The files ``deploy_type`` needs for certificate ``cert`` under ``dest``.
+
+    ``modes`` is (mode of the certificate files, mode of the key or bundle);
+    ``owner`` is (uid, gid) as :func:`resolve_owner` returns them.
+    """
+    mode, key_mode = modes
+    uid, gid = owner
     check_cert_name(cert)
     if not os.path.isabs(dest):
         raise DeployError("dest value %r is not an absolute path" % dest)
-    if deploy_type not in TYPES:
-        raise DeployError("type value %r is not one of %s" % (deploy_type, ", ".join(TYPES)))
+    if deploy_type not in SERVER_TYPES:
+        raise DeployError("type value %r is not one of %s" % (deploy_type, ", ".join(SERVER_TYPES)))
     dest = os.path.normpath(dest)
     if deploy_type == "haproxy":
         bundle = (material.privkey + material.fullchain).encode("ascii")
@@ -277,7 +271,7 @@ def describe(kind: str, mode: int | None, uid: int | None, gid: int | None, cont
     if mode is not None:
         parts.append("mode %04o" % mode)
     if uid is not None or gid is not None:
-        parts.append("owner %s:%s" % (_user_name(uid), _group_name(gid)))
+        parts.append("owner %s:%s" % (_account_name(uid, pwd.getpwuid), _account_name(gid, grp.getgrgid)))
     if kind == "privkey":
         parts.append("private key")
     else:
@@ -291,22 +285,14 @@ def describe(kind: str, mode: int | None, uid: int | None, gid: int | None, cont
     return ", ".join(parts)
 
 
-def _user_name(uid: int | None) -> str:
-    if uid is None:
+def _account_name(number: int | None, lookup: Callable[[int], tuple]) -> str:
+    """The user or group name of a uid or gid (``lookup`` is pwd.getpwuid or grp.getgrgid); the number if unknown."""
+    if number is None:
         return "-"
     try:
-        return pwd.getpwuid(uid).pw_name
+        return lookup(number)[0]
     except KeyError:
-        return str(uid)
-
-
-def _group_name(gid: int | None) -> str:
-    if gid is None:
-        return "-"
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
+        return str(number)
 
 
 def _missing_directories(path: str) -> list[str]:

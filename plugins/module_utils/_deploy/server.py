@@ -2,16 +2,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Put a certificate in front of a running server: write, test the config, reload, check what is served.
 
-The order is what keeps a working server working (DESIGN.md, "never break
-what works"): the new files are written atomically with the old ones kept
-in memory; the server's own configuration test runs before any reload, and
-when it fails the old files go back and nothing is reloaded, so the old
-certificate is served throughout. After a reload, a TLS handshake with SNI
-reads the served leaf: unless its serial is the new one, the old files go
-back, the server is reloaded again and the handshake must show the old
-serial. Commands run through ``/bin/sh -c`` (a reload may need ``$(cat
-pidfile)``), with their output kept in files, not pipes, so a daemon that
-a reload starts cannot hold the module up.
+The order is what keeps a working server working: the new files are written
+atomically with the old ones kept in memory; the server's own configuration
+test runs before any reload, and when it fails the old files go back and
+nothing is reloaded, so the old certificate is served throughout. After a
+reload, a TLS handshake with SNI reads the served leaf: unless its serial is
+the new one, the old files go back, the server is reloaded again and the
+handshake must show the old serial. Commands run through ``/bin/sh -c`` (a
+reload may need ``$(cat pidfile)``), with their output kept in files, not
+pipes, so a daemon that a reload starts cannot hold the module up.
 """
 
 from __future__ import annotations

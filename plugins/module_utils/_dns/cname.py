@@ -12,26 +12,13 @@ zone is refused before anything changes.
 
 from __future__ import annotations
 
-import traceback
-from concurrent.futures import ThreadPoolExecutor
-
+from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import map_concurrently
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.dnspython import dns
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import (
     challenge_name,
     longest_zone,
     normalize,
 )
-
-try:
-    import dns.exception
-    import dns.name
-    import dns.rdatatype
-    import dns.resolver
-except ImportError:
-    HAS_DNSPYTHON = False
-    DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_DNSPYTHON = True
-    DNSPYTHON_IMPORT_ERROR = None
 
 MAX_HOPS = 8
 
@@ -99,12 +86,11 @@ def plan_delegation(specs, resolvers=(), zones=(), follow_cnames: bool = True, r
             except DelegationError as exc:
                 return name, None, str(exc)
 
-        with ThreadPoolExecutor(max_workers=min(16, len(wanted))) as pool:
-            for name, chain, problem in pool.map(attempt, sorted(wanted)):
-                if problem:
-                    problems[name] = problem
-                else:
-                    chains[name] = chain
+        for name, chain, problem in map_concurrently(attempt, sorted(wanted), 16):
+            if problem:
+                problems[name] = problem
+            else:
+                chains[name] = chain
     else:
         chains = {name: [name] for name in wanted}
     for name, chain in chains.items():

@@ -13,30 +13,24 @@ to know exactly which values did land, because it must remove them later.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
-    DnsProvider,
-    ProviderError,
-    dns_name_error,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import map_concurrently
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider, ProviderError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import (
     Router,
     RoutingError,
     build_provider,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.record_set import (
+    STATES,
+    RecordInputError,
+    values_by_name,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._state import journal as txt_journal
 
-STATES = ("present", "absent")
-MAX_TXT_STRING = 255
 MAX_TTL = 2147483647
-
-
-class RecordInputError(ValueError):
-    """The ``records`` (or other) input is unusable; lists every problem at once."""
 
 
 @dataclass
@@ -50,47 +44,6 @@ class SyncResult:
     notices: list[str] = field(default_factory=list)
     #: Problems with the journal itself (not with DNS), shown as warnings.
     warnings: list[str] = field(default_factory=list)
-
-
-def merge_records(records: Any) -> dict[str, list[str]]:
-    """Validate ``records`` and merge them by normalized name, keeping value order.
-
-    Two orders can ask for the same TXT name (a wildcard and its apex in
-    different certificates); the provider must get one name with the union of
-    the values, not two writes racing each other.
-    """
-    if not isinstance(records, (list, tuple)):
-        raise RecordInputError("records: must be a list of {name, values}, got %s" % type(records).__name__)
-    problems: list[str] = []
-    merged: dict[str, list[str]] = {}
-    for index, record in enumerate(records):
-        where = "records[%d]" % index
-        if not isinstance(record, dict):
-            problems.append("%s: must be a dictionary with name and values, got %r" % (where, record))
-            continue
-        name = record.get("name")
-        problem = dns_name_error(name)
-        if problem:
-            problems.append("%s: name %r %s" % (where, name, problem))
-            continue
-        values = record.get("values")
-        if isinstance(values, str) or not isinstance(values, (list, tuple)):
-            problems.append("%s (%s): values must be a list of strings, got %r" % (where, name, values))
-            continue
-        fqdn = normalize(name)
-        bucket = merged.setdefault(fqdn, [])
-        for value in values:
-            if not isinstance(value, str) or not value:
-                problems.append("%s (%s): value %r must be a non-empty string" % (where, name, value))
-            elif len(value.encode("utf-8")) > MAX_TXT_STRING:
-                problems.append(
-                    "%s (%s): value %r is longer than %d bytes" % (where, name, value[:20] + "...", MAX_TXT_STRING)
-                )
-            elif value not in bucket:
-                bucket.append(value)
-    if problems:
-        raise RecordInputError("invalid records: " + "; ".join(problems))
-    return merged
 
 
 def plan_changes(state: str, wanted: list[str], before: set[str] | None) -> tuple[list[str], list[str]]:
@@ -158,17 +111,7 @@ def format_diff(results: list[dict]) -> dict:
     }
 
 
-def sync_records(
-    records: Any,
-    configs: list,
-    state: str = "present",
-    ttl: int = 60,
-    skip=(),
-    check_mode: bool = False,
-    factory: Callable[[dict], DnsProvider] = build_provider,
-    max_workers: int = 16,
-    journal: str | None = None,
-) -> SyncResult:
+def sync_records(records: Any, configs: list, state: str = "present", ttl: int = 60, skip=(), **options) -> SyncResult:
     """Make ``state`` true for every value of every record at every provider that hosts it.
 
     Input errors (bad records, bad provider entries, names in no zone) raise
@@ -180,9 +123,11 @@ def sync_records(
     is about to add before the first write (and raises
     :class:`RecordInputError`, writing nothing, when it cannot), and
     ``absent`` strikes every value that is confirmed gone.
+
+    ``options`` are those of :func:`sync_groups` (check_mode, factory, max_workers, journal).
     """
     groups = prepare_records(records, configs, state, ttl, skip)
-    return sync_groups(groups, configs, state, ttl, skip, check_mode, factory, max_workers, journal)
+    return sync_groups(groups, configs, state, ttl, skip, **options)
 
 
 def prepare_records(
@@ -193,7 +138,7 @@ def prepare_records(
         raise RecordInputError("state: must be one of %s, got %r" % (", ".join(STATES), state))
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= MAX_TTL:
         raise RecordInputError("ttl: must be an integer between 0 and %d, got %r" % (MAX_TTL, ttl))
-    return route_records(merge_records(records), configs, skip)
+    return route_records(values_by_name(records), configs, skip)
 
 
 def clean_journal(
@@ -319,60 +264,59 @@ def sync_groups(
     keys = [(pname, zone, fqdn) for (pname, zone), recs in groups.items() for fqdn in recs]
     results: dict[tuple[str, str, str], dict] = {}
     batches: dict[tuple[str, str], dict[str, list[str]]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(keys) or 1))) as pool:
-        for key, (before, error) in zip(keys, pool.map(read, keys)):
-            pname, zone, fqdn = key
-            item = results[key] = {
-                "name": fqdn,
-                "provider": pname,
-                "zone": zone,
-                "added": [],
-                "removed": [],
-                "before": None,
-                "after": None,
-                "error": None,
-            }
-            if error is not None:
-                item["error"] = "read failed: %s" % error
-                continue
-            add, remove = plan_changes(state, groups[(pname, zone)][fqdn], before)
-            if before is not None:
-                item["before"] = sorted(before)
-                item["after"] = sorted((before | set(add)) - set(remove))
-            item["added"], item["removed"] = add, remove
-            if add or remove:
-                batches.setdefault((pname, zone), {})[fqdn] = add or remove
+    for key, (before, error) in zip(keys, map_concurrently(read, keys, max_workers)):
+        pname, zone, fqdn = key
+        item = results[key] = {
+            "name": fqdn,
+            "provider": pname,
+            "zone": zone,
+            "added": [],
+            "removed": [],
+            "before": None,
+            "after": None,
+            "error": None,
+        }
+        if error is not None:
+            item["error"] = "read failed: %s" % error
+            continue
+        add, remove = plan_changes(state, groups[(pname, zone)][fqdn], before)
+        if before is not None:
+            item["before"] = sorted(before)
+            item["after"] = sorted((before | set(add)) - set(remove))
+        item["added"], item["removed"] = add, remove
+        if add or remove:
+            batches.setdefault((pname, zone), {})[fqdn] = add or remove
 
-        if batches and journal and state == "present" and not check_mode:
-            changes = [
-                (pname, zone, fqdn, values) for (pname, zone), recs in batches.items() for fqdn, values in recs.items()
-            ]
-            try:
-                txt_journal.record(journal, changes)
-            except txt_journal.JournalError as exc:
-                raise RecordInputError("%s; nothing was published" % exc) from None
-        failed: list[dict] = []
-        if batches and not check_mode:
-            batch_keys = list(batches)
-            for batch_key, (_unused, error) in zip(batch_keys, pool.map(write, batch_keys)):
-                if error is None:
-                    continue
-                for fqdn in batches[batch_key]:
-                    item = results[batch_key + (fqdn,)]
-                    item["error"] = "%s failed: %s" % ("add" if state == "present" else "remove", error)
-                    failed.append(item)
-        # A failed batch may have landed in part (several messages, or a
-        # timeout after the server applied it): report what is really there,
-        # so that the clean-up knows which values exist.
-        recheck = [(item["provider"], item["zone"], item["name"]) for item in failed]
-        for item, (now, _error) in zip(failed, pool.map(read, recheck)):
-            if now is None:
-                item["after"] = None
-                item["added"], item["removed"] = [], []
-            else:
-                item["after"] = sorted(now)
-                item["added"] = [value for value in item["added"] if value in now]
-                item["removed"] = [value for value in item["removed"] if value not in now]
+    if batches and journal and state == "present" and not check_mode:
+        changes = [
+            (pname, zone, fqdn, values) for (pname, zone), recs in batches.items() for fqdn, values in recs.items()
+        ]
+        try:
+            txt_journal.record(journal, changes)
+        except txt_journal.JournalError as exc:
+            raise RecordInputError("%s; nothing was published" % exc) from None
+    failed: list[dict] = []
+    if batches and not check_mode:
+        batch_keys = list(batches)
+        for batch_key, (_unused, error) in zip(batch_keys, map_concurrently(write, batch_keys, max_workers)):
+            if error is None:
+                continue
+            for fqdn in batches[batch_key]:
+                item = results[batch_key + (fqdn,)]
+                item["error"] = "%s failed: %s" % ("add" if state == "present" else "remove", error)
+                failed.append(item)
+    # A failed batch may have landed in part (several messages, or a
+    # timeout after the server applied it): report what is really there,
+    # so that the clean-up knows which values exist.
+    recheck = [(item["provider"], item["zone"], item["name"]) for item in failed]
+    for item, (now, _error) in zip(failed, map_concurrently(read, recheck, max_workers)):
+        if now is None:
+            item["after"] = None
+            item["added"], item["removed"] = [], []
+        else:
+            item["after"] = sorted(now)
+            item["added"] = [value for value in item["added"] if value in now]
+            item["removed"] = [value for value in item["removed"] if value not in now]
 
     ordered = [results[key] for key in keys]
     outcome = SyncResult(records=ordered, diff=format_diff(ordered))

@@ -17,30 +17,16 @@ so the CA knows which certificate the new one succeeds.
 
 from __future__ import annotations
 
-import base64
 import datetime
-import email.utils
-import importlib
-import importlib.util
 import re
 import threading
-import traceback
+import time
 from dataclasses import dataclass
 
-try:
-    from cryptography import x509
-
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-
-# requests is only needed to ask the CA, and importing it costs about a quarter
-# of a second, which a fleet check without ARI should not pay: it is looked up
-# here and imported on first use (see _requests).
-HAS_REQUESTS = importlib.util.find_spec("requests") is not None
-REQUESTS_IMPORT_ERROR = None if HAS_REQUESTS else "ImportError: No module named 'requests'"
+from ansible_collections.certfleet.acme.plugins.module_utils._common.encoding import b64url
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import load_requests
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import parse_retry_after as parse_hint
 
 USER_AGENT = "certfleet.acme (ARI)"
 
@@ -72,11 +58,6 @@ class RenewalInfo:
 
 
 # ---------------------------------------------------------------- identifier
-
-
-def b64url(data: bytes) -> str:
-    """base64url without ``=`` padding (RFC 4648 section 5, as ACME uses it)."""
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
 def serial_der_bytes(serial: int) -> bytes:
@@ -163,23 +144,8 @@ def parse_retry_after(value, now: datetime.datetime | None = None) -> float:
 
     A missing or unreadable header gives :data:`DEFAULT_RETRY_AFTER`.
     """
-    if value is None:
-        return DEFAULT_RETRY_AFTER
-    text = str(value).strip()
-    if not text:
-        return DEFAULT_RETRY_AFTER
-    if text.isdigit():
-        return clamp_retry_after(int(text))
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return DEFAULT_RETRY_AFTER
-    if when is None:
-        return DEFAULT_RETRY_AFTER
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return clamp_retry_after((when - now).total_seconds())
+    seconds = parse_hint(value, now.timestamp if now is not None else time.time, http_only=True)
+    return DEFAULT_RETRY_AFTER if seconds is None else clamp_retry_after(seconds)
 
 
 def parse_renewal_info(document, retry_after_header=None, now: datetime.datetime | None = None) -> RenewalInfo:
@@ -204,16 +170,11 @@ def parse_renewal_info(document, retry_after_header=None, now: datetime.datetime
 _LOCAL = threading.local()
 
 
-def _requests():
-    """The requests module, imported on first use."""
-    return importlib.import_module("requests")
-
-
 def _session():
     """This thread's requests session: connections are kept alive between certificates."""
     session = getattr(_LOCAL, "session", None)
     if session is None:
-        session = _requests().Session()
+        session = load_requests().Session()
         session.headers["User-Agent"] = USER_AGENT
         _LOCAL.session = session
     return session
@@ -224,7 +185,7 @@ def _get_json(url: str, verify, timeout: float, session=None):
     session = session or _session()
     try:
         response = session.get(url, timeout=timeout, verify=verify, headers={"Accept": "application/json"})
-    except _requests().RequestException as exc:
+    except load_requests().RequestException as exc:
         raise AriError("GET %s failed: %s" % (url, exc)) from exc
     if response.status_code != 200:
         detail = (response.text or "").strip().replace("\n", " ")[:200]

@@ -11,20 +11,11 @@ from __future__ import annotations
 
 import datetime
 import re
-import traceback
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc
 from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import key_type_of
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
-
-try:
-    from cryptography import x509
-
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----", re.DOTALL)
 

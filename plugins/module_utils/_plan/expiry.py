@@ -35,14 +35,20 @@ never in check mode, and not a change of the managed state.
 from __future__ import annotations
 
 import datetime
-import os
 import random
-from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import map_concurrently
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
-from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json, read_json
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
 from ansible_collections.certfleet.acme.plugins.module_utils._plan import ari as ari_lib
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari_state import (
+    DEFAULT_TIMEOUT,
+    ari_job,
+    ari_state,
+    due_for_fetch,
+    load_state,
+    write_job,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
     certificate_info,
     load_certificate,
@@ -55,6 +61,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert i
     fetch_served_certificate,
     sni_for,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import CERT, CERT_INFO, cert_file
 
 REASONS = ("missing", "force", "names_changed", "key_type_changed", "ari_window", "expiring", "not_deployed")
 #: Reasons that call for a new certificate; ``not_deployed`` only calls for a deploy.
@@ -64,40 +71,41 @@ RENEWAL_REASONS = REASONS[:-1]
 SHORT_LIFETIME = datetime.timedelta(days=10)
 
 MAX_WORKERS = 32
-DEFAULT_TIMEOUT = 10
 
 _DAY = 86400.0
 
 
-def default_cert_path(state_dir: str, name: str) -> str:
-    """Where ``acme_finalize`` writes the leaf certificate of ``name``."""
-    return os.path.join(state_dir, name, "cert.pem")
+#: The fact of one certificate, in the order the module returns it.
+FACT_KEYS = (
+    "exists",
+    "not_after",
+    "days_left",
+    "lifetime_days",
+    "names",
+    "issuer",
+    "serial",
+    "key_type",
+    "needs_renewal",
+    "needs_deploy",
+    "reason",
+    "renew_at",
+    "renew_source",
+    "ari",
+    "replaces",
+)
 
 
-def state_path(state_dir: str, name: str) -> str:
-    """The ``cert.json`` of ``name``, where the ARI choice is kept."""
-    return os.path.join(state_dir, name, "cert.json")
+def _fact(**known) -> dict:
+    """A fact with every key: what is ``known``, else nothing decided (None, no names, nothing needed)."""
+    fact = dict.fromkeys(FACT_KEYS)
+    fact.update(names=[], needs_renewal=False, needs_deploy=False)
+    fact.update(known)
+    return fact
 
 
 def missing_fact() -> dict:
     """The fact for a certificate that is not there (or not readable as one)."""
-    return {
-        "exists": False,
-        "not_after": None,
-        "days_left": None,
-        "lifetime_days": None,
-        "names": [],
-        "issuer": None,
-        "serial": None,
-        "key_type": None,
-        "needs_renewal": True,
-        "needs_deploy": False,
-        "reason": "missing",
-        "renew_at": None,
-        "renew_source": None,
-        "ari": None,
-        "replaces": None,
-    }
+    return _fact(exists=False, needs_renewal=True, reason="missing")
 
 
 # ---------------------------------------------------------------- the day rule
@@ -115,74 +123,6 @@ def day_rule_renew_at(expires: datetime.datetime, starts: datetime.datetime, ren
     lifetime = expires - starts
     share = 2 if lifetime <= SHORT_LIFETIME else 3
     return expires - lifetime / share
-
-
-# ---------------------------------------------------------------- ARI state
-
-
-class AriClient:
-    """Where a run asks for renewal information: the directory's ``renewalInfo`` URL and how to connect."""
-
-    def __init__(self, renewal_info_url: str, verify=True, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.renewal_info_url = renewal_info_url
-        self.verify = verify
-        self.timeout = timeout
-
-    def fetch(self, identifier: str) -> ari_lib.RenewalInfo:
-        """GET the renewal information of one certificate; AriError on failure."""
-        return ari_lib.fetch_renewal_info(self.renewal_info_url, identifier, self.verify, self.timeout)
-
-
-def open_ari(directory_url: str | None, ca_bundle: str | None = None, timeout: float = DEFAULT_TIMEOUT):
-    """(AriClient or None, warning or None) for the CA at ``directory_url``.
-
-    None without a directory, or when the CA does not offer ``renewalInfo``
-    (then the day rule decides, quietly). A directory that cannot be read is
-    a warning, never a failure: the day rule decides then too.
-    """
-    if not directory_url:
-        return None, None
-    verify = ca_bundle or True
-    try:
-        url = ari_lib.fetch_renewal_info_url(directory_url, verify, timeout)
-    except ari_lib.AriError as exc:
-        return None, "ACME renewal information unavailable, deciding by remaining lifetime: %s" % exc
-    if not url:
-        return None, None
-    return AriClient(url, verify, timeout), None
-
-
-def stored_ari(document, identifier: str) -> dict | None:
-    """The ARI choice kept in ``cert.json`` for this very certificate, or None."""
-    if not isinstance(document, dict):
-        return None
-    state = document.get("ari")
-    if not isinstance(state, dict) or state.get("cert_id") != identifier:
-        return None
-    try:
-        for key in ("window_start", "window_end", "selected_time", "next_check"):
-            ari_lib.parse_timestamp(state[key])
-    except (KeyError, ari_lib.AriError):
-        return None
-    return state
-
-
-def ari_state(info: ari_lib.RenewalInfo, identifier: str, previous: dict | None, now, rng) -> dict:
-    """The ARI choice after a fresh answer: keep the drawn time while the window stays the same."""
-    window_start = iso_utc(info.start)
-    window_end = iso_utc(info.end)
-    if previous and previous.get("window_start") == window_start and previous.get("window_end") == window_end:
-        selected = previous["selected_time"]
-    else:
-        selected = iso_utc(ari_lib.choose_renewal_time(info.start, info.end, rng))
-    return {
-        "cert_id": identifier,
-        "window_start": window_start,
-        "window_end": window_end,
-        "selected_time": selected,
-        "next_check": iso_utc(now + datetime.timedelta(seconds=info.retry_after_seconds)),
-        "explanation_url": info.explanation_url,
-    }
 
 
 # ---------------------------------------------------------------- one certificate
@@ -247,23 +187,16 @@ def _base_fact(cert, now) -> dict:
     info = certificate_info(cert)
     expires = not_after(cert)
     remaining = expires - now
-    return {
-        "exists": True,
-        "not_after": info["not_after"],
-        "days_left": int(remaining.total_seconds() // _DAY),
-        "lifetime_days": int(round((expires - not_before(cert)).total_seconds() / _DAY)),
-        "names": info["names"],
-        "issuer": info["issuer"],
-        "serial": info["serial"],
-        "key_type": info["key_type"],
-        "needs_renewal": False,
-        "needs_deploy": False,
-        "reason": None,
-        "renew_at": None,
-        "renew_source": None,
-        "ari": None,
-        "replaces": None,
-    }
+    return _fact(
+        exists=True,
+        not_after=info["not_after"],
+        days_left=int(remaining.total_seconds() // _DAY),
+        lifetime_days=int(round((expires - not_before(cert)).total_seconds() / _DAY)),
+        names=info["names"],
+        issuer=info["issuer"],
+        serial=info["serial"],
+        key_type=info["key_type"],
+    )
 
 
 def _names_differ(wanted_names, names: list) -> bool:
@@ -347,32 +280,8 @@ def _decide(entry: _Entry, options: dict, ari_on: bool, now) -> None:
 
 
 def _run_concurrently(jobs: list, max_workers: int) -> None:
-    """Run callables that keep their own results and errors; a pool only when there is more than one."""
-    if not jobs:
-        return
-    if len(jobs) == 1:
-        jobs[0]()
-        return
-    with ThreadPoolExecutor(
-        max_workers=max(1, min(max_workers, len(jobs))), thread_name_prefix="certfleet-expiry"
-    ) as pool:
-        for future in [pool.submit(job) for job in jobs]:
-            future.result()
-
-
-def _ari_job(entry: _Entry, client):
-    def job():
-        try:
-            info = client.fetch(entry.identifier)
-        except ari_lib.AriError as exc:
-            entry.ari_error = str(exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - one certificate's trouble is a warning, never the run's failure
-            entry.ari_error = "%s: %s" % (type(exc).__name__, exc)
-            return
-        entry.info = info
-
-    return job
+    """Run callables that keep their own results and errors."""
+    map_concurrently(lambda job: job(), jobs, max_workers)
 
 
 def _served_job(entry: _Entry, fetch_served, timeout: float):
@@ -386,42 +295,6 @@ def _served_job(entry: _Entry, fetch_served, timeout: float):
             entry.served_error = "%s:%s: %s: %s" % (host, port, type(exc).__name__, exc)
 
     return job
-
-
-def _write_job(entry: _Entry):
-    def job():
-        document = dict(entry.document or {})
-        document["ari"] = entry.fresh
-        try:
-            atomic_write_json(entry.state_file, document)
-        except OSError as exc:
-            entry.warnings.append("cannot keep the ARI renewal time in %s: %s" % (entry.state_file, exc))
-
-    return job
-
-
-def _load_state(entry: _Entry) -> None:
-    """Read ``cert.json`` for the stored ARI choice; a broken one is left alone (and not rewritten)."""
-    if entry.state_file is None:
-        return
-    try:
-        entry.document = read_json(entry.state_file)
-    except (OSError, ValueError) as exc:
-        entry.warnings.append("cannot read %s (%s); the ARI renewal time is not kept" % (entry.state_file, exc))
-        entry.state_file = None
-        return
-    if entry.document is not None and not isinstance(entry.document, dict):
-        entry.warnings.append("%s is not a JSON object; the ARI renewal time is not kept" % entry.state_file)
-        entry.state_file = None
-        entry.document = None
-        return
-    entry.stored = stored_ari(entry.document, entry.identifier)
-
-
-def _due_for_ari_fetch(entry: _Entry, now) -> bool:
-    if entry.stored is None:
-        return True
-    return ari_lib.parse_timestamp(entry.stored["next_check"]) <= now
 
 
 def expiry_facts(
@@ -452,8 +325,8 @@ def expiry_facts(
     options = {"renew_days": renew_days, "force": force}
     entries = []
     for item in certificates:
-        path = item.get("path") or default_cert_path(state_dir, item["name"])
-        entry = _Entry(item, path, state_path(state_dir, item["name"]) if state_dir else None)
+        path = item.get("path") or cert_file(state_dir, item["name"], CERT)
+        entry = _Entry(item, path, cert_file(state_dir, item["name"], CERT_INFO) if state_dir else None)
         _read(entry)
         if entry.cert is not None:
             entry.fact = _base_fact(entry.cert, now)
@@ -464,9 +337,9 @@ def expiry_facts(
     jobs = []
     for entry in entries:
         if ari is not None and entry.identifier:
-            _load_state(entry)
-            if _due_for_ari_fetch(entry, now):
-                jobs.append(_ari_job(entry, ari))
+            load_state(entry)
+            if due_for_fetch(entry, now):
+                jobs.append(ari_job(entry, ari))
         if entry.item.get("endpoint"):
             jobs.append(_served_job(entry, fetch_served, timeout))
     _run_concurrently(jobs, max_workers)
@@ -484,7 +357,7 @@ def expiry_facts(
             _decide(entry, options, ari is not None, now)
             fact = entry.fact
             if entry.fresh is not None and entry.state_file and not check_mode:
-                writes.append(_write_job(entry))
+                writes.append(write_job(entry))
         if entry.item.get("endpoint"):
             fact["served"] = _served_fact(entry)
         facts[entry.name] = fact

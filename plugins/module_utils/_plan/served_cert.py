@@ -71,3 +71,17 @@ def fetch_served_certificate(host: str, port: int = DEFAULT_PORT, sni: str | Non
         raise ServedCertError(
             "%s:%s (SNI %s) sent a certificate that does not parse: %s" % (host, port, sni, exc)
         ) from exc
+
+
+def endpoint_argument_spec(**extra: dict) -> dict:
+    """A module argument spec for a TLS endpoint to read the served certificate from: host, port, sni (+ ``extra``).
+
+    cert_expiry_facts (``endpoint``) and cert_deploy (``verify``) take the same endpoint.
+    """
+    options = {
+        "host": {"type": "str", "required": True},
+        "port": {"type": "int", "default": DEFAULT_PORT},
+        "sni": {"type": "str"},
+    }
+    options.update(extra)
+    return {"type": "dict", "options": options}

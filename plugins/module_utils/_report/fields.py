@@ -12,7 +12,7 @@ the filter runs inside Ansible on the controller.
 
 from __future__ import annotations
 
-# Every field of a cert_expiry_facts entry that report.build_rows reads.
+# Every field of a cert_expiry_facts entry that rows.build_rows reads.
 EXPIRY_FIELDS = ("exists", "needs_renewal", "reason", "days_left", "not_after")
 
 # A row the play may leave out when it asks for the rows that need a look: not due, nothing done.

@@ -2,10 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The commit step of a certificate's file set, and finishing one that a killed run left.
 
-acme_cert_files (which describes the whole write protocol) stages the files
+``_acme.cert_files`` (which describes the whole write protocol) stages the files
 and renames ``.staging`` to ``.commit``; the functions here move the files out
 of ``.commit`` into place. They live apart, with nothing but the standard
-library, because state_lock finishes leftover commits every time it takes the
+library, because ``state_lock`` finishes leftover commits every time it takes the
 lock: importing the certificate-writing code (and the cryptography it loads)
 there made taking and releasing the lock cost a second on a large fleet.
 """
@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import fsync_dir
-
-COMMIT_DIR = ".commit"
-
-# cert.pem last: see acme_cert_files.
-COMMIT_ORDER = ("privkey.pem", "fullchain.pem", "chain.pem", "cert.json", "cert.pem")
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import (
+    COMMIT_DIR,
+    COMMIT_ORDER,
+    cert_dir,
+    cert_file,
+    is_cert_dir_name,
+)
 
 
 def move_into_place(directory: str, commit: str) -> None:
@@ -35,11 +37,10 @@ def move_into_place(directory: str, commit: str) -> None:
 
 def finish_interrupted_commit(state_dir: str, name: str) -> bool:
     """Move what a killed commit left in ``.commit`` into place; True when there was such a commit."""
-    directory = os.path.join(state_dir, name)
-    commit = os.path.join(directory, COMMIT_DIR)
+    commit = cert_file(state_dir, name, COMMIT_DIR)
     if not os.path.isdir(commit):
         return False
-    move_into_place(directory, commit)
+    move_into_place(cert_dir(state_dir, name), commit)
     return True
 
 
@@ -49,4 +50,4 @@ def finish_interrupted_commits(state_dir: str) -> list[str]:
         names = sorted(os.listdir(state_dir))
     except FileNotFoundError:
         return []
-    return [name for name in names if not name.startswith(".") and finish_interrupted_commit(state_dir, name)]
+    return [name for name in names if is_cert_dir_name(name) and finish_interrupted_commit(state_dir, name)]

@@ -36,17 +36,11 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.files impor
     read_json,
 )
 
-JOURNAL_NAME = ".txt-journal.json"
 VERSION = 1
 
 
 class JournalError(Exception):
     """The journal cannot be read or written; the message names the file."""
-
-
-def journal_path(state_dir: str) -> str:
-    """``<state_dir>/.txt-journal.json``: where the role keeps the journal."""
-    return os.path.join(state_dir, JOURNAL_NAME)
 
 
 def entry_key(entry: dict) -> tuple[str, str, str]:

@@ -26,8 +26,8 @@ import time
 import uuid
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import directory_lock, fsync_dir
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import lock_path
 
-LOCK_NAME = ".lock"
 # A lock file without readable content is being written (it is filled right after O_EXCL created it) unless it
 # is older than this; then its writer died before writing, and it is stale.
 UNREADABLE_GRACE = 10.0
@@ -39,10 +39,6 @@ class LockHeld(Exception):
     def __init__(self, message: str, holder: dict | None):
         super().__init__(message)
         self.holder = holder
-
-
-def lock_path(state_dir: str) -> str:
-    return os.path.join(state_dir, LOCK_NAME)
 
 
 def _read(path: str) -> str | None:
@@ -193,6 +189,18 @@ def _stale_reason(state_dir: str, text: str, holder: dict | None, expire_after: 
     return None
 
 
+def _taken(acquired: bool, changed: bool, lock: dict, previous, warnings: list, run_id) -> dict:
+    """The result of :func:`acquire`."""
+    return {
+        "acquired": acquired,
+        "changed": changed,
+        "lock": lock,
+        "previous": previous,
+        "warnings": warnings,
+        "run_id": run_id,
+    }
+
+
 def acquire(
     state_dir: str,
     pid: int,
@@ -239,34 +247,13 @@ def acquire(
                 handle.flush()
                 os.fsync(handle.fileno())
             fsync_dir(state_dir)
-            return {
-                "acquired": True,
-                "changed": True,
-                "lock": content,
-                "previous": previous,
-                "warnings": warnings,
-                "run_id": content["run_id"],
-            }
+            return _taken(True, True, content, previous, warnings, content["run_id"])
         if text is None:
-            return {
-                "acquired": False,
-                "changed": True,
-                "lock": mine,
-                "previous": previous,
-                "warnings": warnings,
-                "run_id": mine["run_id"],
-            }
+            return _taken(False, True, mine, previous, warnings, mine["run_id"])
 
         holder = _parse(text)
         if holder is not None and same_owner(holder, mine):
-            return {
-                "acquired": False,
-                "changed": False,
-                "lock": holder,
-                "previous": None,
-                "warnings": warnings,
-                "run_id": holder.get("run_id"),
-            }
+            return _taken(False, False, holder, None, warnings, holder.get("run_id"))
         reason = _stale_reason(state_dir, text, holder, expire_after)
         if reason:
             stale = holder or {"content": text[:200]}
@@ -281,14 +268,7 @@ def acquire(
                 )
             if check_mode:
                 warnings.append("would have " + message)
-                return {
-                    "acquired": False,
-                    "changed": True,
-                    "lock": mine,
-                    "previous": stale,
-                    "warnings": warnings,
-                    "run_id": mine["run_id"],
-                }
+                return _taken(False, True, mine, stale, warnings, mine["run_id"])
             if _remove_if_unchanged(state_dir, text):
                 previous = stale
                 warnings.append(message)
@@ -307,14 +287,7 @@ def acquire(
             message += "; wait for it to finish"
         if check_mode:
             warnings.append(message + " (a run that is not in check mode would fail here)")
-            return {
-                "acquired": False,
-                "changed": False,
-                "lock": holder,
-                "previous": None,
-                "warnings": warnings,
-                "run_id": mine["run_id"],
-            }
+            return _taken(False, False, holder, None, warnings, mine["run_id"])
         raise LockHeld(message, holder)
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import traceback
 
+# The names imported here are what this file offers to the rest of the collection.
+# pylint: disable=unused-import
+
 try:
     import boto3
     import botocore.config

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import traceback
 
+# The names imported here are what this file offers to the rest of the collection.
+# pylint: disable=unused-import
+
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization

@@ -12,17 +12,15 @@ someone else's challenge.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from typing import Any
 
-from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
-
-# Labels of owner names: host names plus underscore labels (``_acme-challenge``),
-# which certificate names may not contain but TXT owners and zones may.
-_OWNER_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize, owner_name_error
 
 REDACTED = "********"
+
+# Booleans as they arrive from templated YAML.
+_BOOLEANS = {"yes": True, "true": True, "on": True, "1": True, "no": False, "false": False, "off": False, "0": False}
 
 
 class ProviderConfigError(ValueError):
@@ -65,29 +63,6 @@ class ProviderError(Exception):
         super().__init__(text)
 
 
-def dns_name_error(name: Any) -> str | None:
-    """Why ``name`` is not a usable DNS owner name (TXT name or zone), or None.
-
-    Unlike ``names.name_error`` this allows underscore labels and single-label
-    zones, because TXT owners (``_acme-challenge``) and delegated challenge
-    zones use them.
-    """
-    if not isinstance(name, str):
-        return "must be a string"
-    try:
-        text = normalize(name)
-    except (UnicodeError, ValueError):
-        return "is not a valid DNS name"
-    if not text:
-        return "is empty"
-    if len(text) > 253:
-        return "is longer than 253 characters"
-    for label in text.split("."):
-        if not _OWNER_LABEL.match(label):
-            return "has an invalid label %r" % label
-    return None
-
-
 class DnsProvider(ABC):
     """One configured DNS provider (one entry of ``letsencrypt_dns_providers``).
 
@@ -121,6 +96,11 @@ class DnsProvider(ABC):
 
     COMMON_OPTIONS = ("name", "type", "zones")
 
+    @classmethod
+    def type_options(cls) -> tuple[str, ...]:
+        """Every option of this type beyond the common ones: the names its doc fragment documents."""
+        return tuple(dict.fromkeys(cls.REQUIRED_OPTIONS + cls.OPTIONAL_OPTIONS + cls.SECRET_OPTIONS))
+
     def __init__(self, config: dict):
         if not isinstance(config, dict):
             raise ProviderConfigError(None, "name", "entry must be a dictionary", type(config).__name__)
@@ -133,7 +113,7 @@ class DnsProvider(ABC):
                 name, "type", "must be %r for this provider class" % self.TYPE, config.get("type")
             )
         self.zones: list[str] = check_zones(name, config.get("zones"))
-        known = set(self.COMMON_OPTIONS) | set(self.REQUIRED_OPTIONS) | set(self.OPTIONAL_OPTIONS)
+        known = set(self.COMMON_OPTIONS) | set(self.type_options())
         for key in sorted(config):
             if key not in known:
                 raise ProviderConfigError(
@@ -163,6 +143,17 @@ class DnsProvider(ABC):
         if not isinstance(value, str) or not value.strip():
             raise self.config_error(key, "must be a non-empty string", value)
         return value.strip()
+
+    def option_bool(self, config: dict, key: str, default: bool) -> bool:
+        """A boolean option; yes/no, true/false, on/off and 1/0 strings are accepted (YAML from templates)."""
+        value = config.get(key)
+        if value is None:
+            return default
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            return _BOOLEANS[value.strip().lower()]
+        if not isinstance(value, bool):
+            raise self.config_error(key, "must be a boolean", value)
+        return value
 
     def option_number(
         self, config: dict, key: str, default: float, minimum: float, maximum: float, integer: bool = False
@@ -217,7 +208,7 @@ def check_zones(provider: str, zones: Any) -> list[str]:
         raise ProviderConfigError(provider, "zones", "is required and must be a non-empty list of zone names", zones)
     result = []
     for zone in zones:
-        problem = dns_name_error(zone)
+        problem = owner_name_error(zone)
         if problem is None and "*" in zone:
             problem = "must not contain a wildcard"
         if problem:

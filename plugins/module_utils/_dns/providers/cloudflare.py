@@ -11,19 +11,21 @@ unquoted.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.http import MISSING_REQUESTS
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import HAS_REQUESTS
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.http_api import (
-    HAS_REQUESTS,
-    HttpStatusError,
-    JsonApi,
+    LookupOnce,
+    ProviderHttpError,
+    Refused,
     check_url,
-    missing_requests_reason,
+    provider_api,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.txt import join_strings, parse_strings
 
 DEFAULT_API_URL = "https://api.cloudflare.com/client/v4"
 
@@ -54,39 +56,11 @@ def txt_unquote(content: Any) -> str:
 
     ``"abc"`` and ``abc`` are the same value; ``"ab" "c"`` is ``abc``, as
     resolvers hand it to ACME servers. Content that is not entirely in
-    quoted form is returned as it is.
+    quoted form is the value as it is (Cloudflare also answers unquoted).
     """
     text = str(content if content is not None else "")
-    stripped = text.strip()
-    if len(stripped) < 2 or not stripped.startswith('"') or not stripped.endswith('"'):
-        return text
-    parts: list[str] = []
-    index = 0
-    while index < len(stripped):
-        if stripped[index].isspace():
-            index += 1
-            continue
-        if stripped[index] != '"':
-            return text
-        index += 1
-        chars: list[str] = []
-        while index < len(stripped) and stripped[index] != '"':
-            char = stripped[index]
-            if char == "\\" and index + 1 < len(stripped):
-                digits = stripped[index + 1 : index + 4]
-                if len(digits) == 3 and digits.isdigit():
-                    chars.append(chr(int(digits)))
-                    index += 4
-                    continue
-                index += 1
-                char = stripped[index]
-            chars.append(char)
-            index += 1
-        if index >= len(stripped):
-            return text  # an unterminated string: not the quoted form after all
-        index += 1
-        parts.append("".join(chars))
-    return "".join(parts)
+    strings = parse_strings(text, strict=True)
+    return text if strings is None else join_strings(strings)
 
 
 def errors_text(data: Any) -> str:
@@ -134,18 +108,16 @@ class CloudflareProvider(DnsProvider):
 
     def configure(self, config: dict) -> None:
         if not HAS_REQUESTS:
-            raise self.config_error("type", missing_requests_reason(), self.TYPE)
+            raise self.config_error("type", MISSING_REQUESTS, self.TYPE)
         token = self.option_str(config, "api_token")
         if any(not ("!" <= char <= "~") for char in token):
             raise self.config_error("api_token", "must be one word of printable ASCII characters")
         self._headers = {"Authorization": "Bearer %s" % token}
         self.api_url: str = check_url(self, "api_url", self.option_str(config, "api_url", DEFAULT_API_URL))
         self.timeout = self.option_number(config, "timeout", 30, 1, 600)
-        self.api = JsonApi(self, self.timeout, _error_text)
+        self.api = provider_api(self, self.timeout, _error_text)
         self.throttle = Throttle(REQUESTS_PER_SECOND)
-        self._lock = threading.Lock()
-        self._zone_ids: dict[str, str] = {}
-        self._lookups: dict[str, threading.Lock] = {}
+        self._zone_ids = LookupOnce()
 
     def _call(self, method: str, path: str, record: str | None, params=None, body=None, expect=(200,)):
         """One API request; answers with ``success: false`` are errors even with status 200."""
@@ -162,38 +134,25 @@ class CloudflareProvider(DnsProvider):
     def _zone_id(self, zone: str, record: str | None) -> str:
         """The id of ``zone``, looked up once per run however many threads ask."""
         zone = normalize(zone)
-        with self._lock:
-            gate = self._lookups.setdefault(zone, threading.Lock())
-        with gate:
-            with self._lock:
-                known = self._zone_ids.get(zone)
-            if known is not None:
-                if known.startswith("!"):  # the lookup failed before, for good: say so again
-                    raise self.error(record, known[1:])
-                return known
-            try:
-                data = self._call("GET", "/zones", record, params={"name": zone, "per_page": 50})
-            except HttpStatusError as exc:
-                if exc.status in (400, 401, 403):
-                    # A refused token stays refused for this run: do not send it again for every record.
-                    with self._lock:
-                        self._zone_ids[zone] = "!" + exc.message
-                raise
-            found = [z for z in data.get("result") or [] if isinstance(z, dict) and isinstance(z.get("name"), str)]
-            matches = [z for z in found if normalize(z["name"]) == zone and z.get("id")]
-            matches.sort(key=lambda z: z.get("status") != "active")
-            if not matches:
-                message = (
-                    "zone %r not found: it is not in this Cloudflare account, or the api_token cannot see it "
-                    "(it needs Zone:Read on the zone)" % zone
-                )
-                with self._lock:
-                    self._zone_ids[zone] = "!" + message
-                raise self.error(record, message)
-            zone_id = str(matches[0]["id"])
-            with self._lock:
-                self._zone_ids[zone] = zone_id
-            return zone_id
+        return self._zone_ids.get(zone, lambda: self._find_zone(zone, record), lambda text: self.error(record, text))
+
+    def _find_zone(self, zone: str, record: str | None) -> str:
+        try:
+            data = self._call("GET", "/zones", record, params={"name": zone, "per_page": 50})
+        except ProviderHttpError as exc:
+            if exc.status in (400, 401, 403):
+                # A refused token stays refused for this run: do not send it again for every record.
+                raise Refused(exc.message, exc) from None
+            raise
+        found = [z for z in data.get("result") or [] if isinstance(z, dict) and isinstance(z.get("name"), str)]
+        matches = [z for z in found if normalize(z["name"]) == zone and z.get("id")]
+        matches.sort(key=lambda z: z.get("status") != "active")
+        if not matches:
+            raise Refused(
+                "zone %r not found: it is not in this Cloudflare account, or the api_token cannot see it "
+                "(it needs Zone:Read on the zone)" % zone
+            )
+        return str(matches[0]["id"])
 
     def _txt_records(self, zone: str, fqdn: str) -> list[dict]:
         fqdn = normalize(fqdn)
@@ -236,7 +195,7 @@ class CloudflareProvider(DnsProvider):
                 body = {"type": "TXT", "name": name, "content": value, "ttl": ttl}
                 try:
                     self._call("POST", "/zones/%s/dns_records" % zone_id, name, body=body)
-                except HttpStatusError as exc:
+                except ProviderHttpError as exc:
                     if IDENTICAL_RECORD_EXISTS in error_codes(exc.data):
                         continue
                     raise self.error(name, "adding value %r: %s" % (value, exc.message)) from None
@@ -251,7 +210,7 @@ class CloudflareProvider(DnsProvider):
                     continue
                 try:
                     self._call("DELETE", "/zones/%s/dns_records/%s" % (zone_id, record["id"]), name)
-                except HttpStatusError as exc:
+                except ProviderHttpError as exc:
                     if exc.status == 404 or RECORD_DOES_NOT_EXIST in error_codes(exc.data):
                         continue
                     raise self.error(

@@ -47,9 +47,6 @@ CLEAN = "clean_challenge"
 # How much of a failing hook's output goes into the error message.
 MAX_OUTPUT_CHARS = 2000
 
-# Booleans as they arrive from templated YAML.
-_BOOLEANS = {"yes": True, "true": True, "on": True, "1": True, "no": False, "false": False, "off": False, "0": False}
-
 
 def hook_domain(fqdn: str) -> str:
     """The DOMAIN argument for a TXT name: the name without its ``_acme-challenge.`` label."""
@@ -112,12 +109,7 @@ class HookProvider(DnsProvider):
         if not os.access(path, os.X_OK):
             raise self.config_error("hook", "is not executable (chmod +x)", hook)
         self.hook: str = path
-        chain = config.get("chain")
-        if isinstance(chain, str) and chain.strip().lower() in _BOOLEANS:
-            chain = _BOOLEANS[chain.strip().lower()]
-        if chain is not None and not isinstance(chain, bool):
-            raise self.config_error("chain", "must be a boolean", chain)
-        self.chain: bool = bool(chain)
+        self.chain: bool = self.option_bool(config, "chain", False)
         self.timeout = self.option_number(config, "timeout", 300, 1, 86400)
         environment = config.get("environment")
         if environment is None:

@@ -23,25 +23,24 @@ from __future__ import annotations
 
 import re
 import threading
-import time
-import traceback
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.http import (
+    MISSING_REQUESTS,
+    ApiResponse,
+    BadAnswerError,
+    HttpError,
+    HttpStatusError,
+    JsonApi,
+    TransportError,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import HAS_REQUESTS
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
-from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import retry_call
+from ansible_collections.certfleet.acme.plugins.module_utils._dns import txt
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
-
-try:
-    import requests
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
 
 DEFAULT_SERVER_ID = "localhost"
 DEFAULT_TIMEOUT = 30
@@ -53,7 +52,6 @@ ATTEMPTS = 3
 MAX_DETAIL = 300
 
 _SERVER_ID = re.compile(r"^[A-Za-z0-9._-]+$")
-_DECIMAL_ESCAPE = re.compile(r"[0-9]{3}")
 
 # One lock per (api_url, server_id, zone): read-merge-write of a zone must not
 # interleave with another within this process.
@@ -64,62 +62,6 @@ _ZONE_LOCKS_GUARD = threading.Lock()
 def _zone_lock(key: tuple[str, str, str]) -> threading.Lock:
     with _ZONE_LOCKS_GUARD:
         return _ZONE_LOCKS.setdefault(key, threading.Lock())
-
-
-# ------------------------------------------------------------------ TXT text
-
-
-def quote_txt(value: str) -> str:
-    """PowerDNS ``content`` of a TXT record holding ``value`` as one character-string.
-
-    Quote and backslash are escaped with a backslash; bytes outside printable
-    ASCII (control characters, UTF-8 of non-ASCII text) as ``\\DDD``.
-    """
-    text = []
-    for byte in value.encode("utf-8"):
-        if byte in (0x22, 0x5C):
-            text.append("\\" + chr(byte))
-        elif 0x20 <= byte < 0x7F:
-            text.append(chr(byte))
-        else:
-            text.append("\\%03d" % byte)
-    return '"%s"' % "".join(text)
-
-
-def unquote_txt(content: str) -> str:
-    """The value of a TXT record's ``content``: its character-strings unescaped and joined.
-
-    ACME servers read a TXT record as the concatenation of its strings, so
-    ``"ab" "cd"`` holds the value ``abcd``. Unquoted strings are accepted too.
-    """
-    data = bytearray()
-    index, end = 0, len(content)
-    while index < end:
-        if content[index].isspace():
-            index += 1
-            continue
-        quoted = content[index] == '"'
-        if quoted:
-            index += 1
-        while index < end:
-            char = content[index]
-            if quoted and char == '"':
-                index += 1
-                break
-            if not quoted and char.isspace():
-                break
-            if char == "\\" and index + 1 < end:
-                digits = content[index + 1 : index + 4]
-                if _DECIMAL_ESCAPE.fullmatch(digits) and int(digits) <= 255:
-                    data.append(int(digits))
-                    index += 4
-                else:
-                    data.extend(content[index + 1].encode("utf-8"))
-                    index += 2
-                continue
-            data.extend(char.encode("utf-8"))
-            index += 1
-    return data.decode("utf-8", "replace")
 
 
 def txt_rrsets(zone_data: Any) -> dict[str, dict]:
@@ -151,7 +93,7 @@ def served_values(rrset: dict | None) -> set[str]:
     """The values of an RRset that PowerDNS serves (its records that are not disabled)."""
     if not rrset:
         return set()
-    return {unquote_txt(record["content"]) for record in rrset["records"] if not record["disabled"]}
+    return {txt.unquote(record["content"]) for record in rrset["records"] if not record["disabled"]}
 
 
 def patch_rrsets(current: dict[str, dict], changes: dict[str, list[str]], ttl: int | None) -> list[dict]:
@@ -170,9 +112,9 @@ def patch_rrsets(current: dict[str, dict], changes: dict[str, list[str]], ttl: i
         if ttl is not None:
             changed = False
             for value in changes[name]:
-                same = [record for record in records if unquote_txt(record["content"]) == value]
+                same = [record for record in records if txt.unquote(record["content"]) == value]
                 if not same:
-                    records.append({"content": quote_txt(value), "disabled": False})
+                    records.append({"content": txt.quote(value), "disabled": False})
                     changed = True
                 elif all(record["disabled"] for record in same):
                     # Asked to be present: a disabled copy is not served, enable it.
@@ -184,7 +126,7 @@ def patch_rrsets(current: dict[str, dict], changes: dict[str, list[str]], ttl: i
                 )
             continue
         doomed = set(changes[name])
-        kept = [record for record in records if unquote_txt(record["content"]) not in doomed]
+        kept = [record for record in records if txt.unquote(record["content"]) not in doomed]
         if len(kept) == len(records):
             continue
         if kept:
@@ -199,20 +141,16 @@ def patch_rrsets(current: dict[str, dict], changes: dict[str, list[str]], ttl: i
     return rrsets
 
 
-def api_message(response) -> str:
+def api_message(data: Any, text: str, reason: str) -> str:
     """What PowerDNS said in an error answer: ``error`` (and ``errors``) of its JSON, else the text."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("error"):
-        message = str(body["error"])
-        extra = body.get("errors")
+    if isinstance(data, dict) and data.get("error"):
+        message = str(data["error"])
+        extra = data.get("errors")
         if isinstance(extra, list) and extra:
             message += " (%s)" % "; ".join(str(item) for item in extra)
         return message[:MAX_DETAIL]
-    text = " ".join((getattr(response, "text", "") or "").split())
-    return text[:MAX_DETAIL] or str(getattr(response, "reason", "") or "no message")
+    text = " ".join((text or "").split())
+    return text[:MAX_DETAIL] or str(reason or "no message")
 
 
 def _reason(exc: BaseException) -> str:
@@ -274,23 +212,20 @@ class PowerDnsProvider(DnsProvider):
             except TypeError:
                 raise self.config_error("validate_certs", "must be a boolean", validate) from None
         if not HAS_REQUESTS:
-            raise self.config_error(
-                "type", "needs the Python library 'requests' on the controller (pip install requests)"
-            )
-        self.sleep = time.sleep
-        self.retry_delay = 1.0
-        self._local = threading.local()
-
-    # ----------------------------------------------------------------- network
-    def _session(self):
-        """One HTTP session per thread (requests sessions are not guaranteed thread-safe)."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers.update({"X-API-Key": self.api_key, "Accept": "application/json"})
-            session.verify = self.validate_certs
-            self._local.session = session
-        return session
+            raise self.config_error("type", MISSING_REQUESTS)
+        self.api = JsonApi(
+            self.timeout,
+            scrub=self.scrub,
+            convert=self._convert,
+            retry_statuses=RETRY_STATUS,
+            # A PATCH with REPLACE/DELETE sets a fixed state: sending it again is safe. TLS failures stay failures.
+            retry_transport=lambda method, exc: not exc.tls,
+            attempts=ATTEMPTS,
+            max_delay=30.0,
+            headers={"X-API-Key": self.api_key},
+            verify=self.validate_certs,
+            allow_redirects=True,
+        )
 
     def _zone_url(self, zone: str) -> str:
         # The zone id of a zone with plain host-name labels is its name with the trailing dot.
@@ -310,76 +245,57 @@ class PowerDnsProvider(DnsProvider):
                 return name
         return None
 
-    def _failure(self, names: list[str], message: str, retryable: bool = False, retry_after: float | None = None):
-        exc = self.error(self._label(names, message), message)
-        exc.retryable = retryable  # type: ignore[attr-defined]
-        exc.retry_after = retry_after  # type: ignore[attr-defined]
-        return exc
+    def _failure(self, names: list[str], message: str):
+        return self.error(self._label(names, message), message)
 
-    def _http_failure(self, response, what: str, zone: str, names: list[str]):
-        status = response.status_code
-        detail = api_message(response)
+    def _convert(self, exc: HttpError):
+        """The ProviderError for a failed request; ``exc.context`` is (what, zone, names)."""
+        what, zone, names = exc.context
         where = "PowerDNS at %s" % self.api_url
-        if status in (401, 403):
-            message = "%s refused by %s: the API key was not accepted (HTTP %d: %s)" % (what, where, status, detail)
-        elif status == 404:
-            message = "%s: %s has no zone %s. on server_id %r (HTTP 404: %s)" % (
-                what,
-                where,
-                normalize(zone),
-                self.server_id,
-                detail,
-            )
+        if isinstance(exc, TransportError):
+            if exc.tls:
+                message = "%s: TLS with %s failed: %s (validate_certs: false skips the check)" % (
+                    what,
+                    self.api_url,
+                    exc.cause,
+                )
+            elif exc.timeout:
+                message = "%s: no answer from %s within %ss" % (what, self.api_url, self.timeout)
+            else:
+                message = "%s: cannot reach %s: %s" % (what, self.api_url, _reason(exc.cause))
+        elif isinstance(exc, BadAnswerError):
+            message = "%s: unexpected answer from %s (HTTP %d): %s" % (what, self.api_url, exc.status, exc.detail)
+        elif isinstance(exc, HttpStatusError):
+            status, detail = exc.status, api_message(exc.data, exc.text, exc.reason)
+            if status in (401, 403):
+                message = "%s refused by %s: the API key was not accepted (HTTP %d: %s)" % (what, where, status, detail)
+            elif status == 404:
+                message = "%s: %s has no zone %s. on server_id %r (HTTP 404: %s)" % (
+                    what,
+                    where,
+                    normalize(zone),
+                    self.server_id,
+                    detail,
+                )
+            else:
+                message = "%s failed: %s answered HTTP %d: %s" % (what, where, status, detail)
         else:
-            message = "%s failed: %s answered HTTP %d: %s" % (what, where, status, detail)
-        retry_after = None
-        header = response.headers.get("Retry-After") if getattr(response, "headers", None) else None
-        if header:
-            try:
-                retry_after = float(header)
-            except ValueError:
-                retry_after = None
-        return self._failure(names, message, retryable=status in RETRY_STATUS, retry_after=retry_after)
+            message = "%s: %s" % (what, exc.message)
+        return self._failure(names, message)
 
-    def _call(self, method: str, zone: str, names: list[str], what: str, **kwargs):
+    def _call(self, method: str, zone: str, names: list[str], what: str, params=None, body=None) -> ApiResponse:
         """One API request, retried on throttling, transient server errors and connection failures."""
-        url = self._zone_url(zone)
-
-        def once():
-            try:
-                response = self._session().request(method, url, timeout=self.timeout, **kwargs)
-            except requests.exceptions.SSLError as exc:
-                raise self._failure(
-                    names,
-                    "%s: TLS with %s failed: %s (validate_certs: false skips the check)" % (what, self.api_url, exc),
-                ) from None
-            except requests.exceptions.Timeout:
-                raise self._failure(
-                    names, "%s: no answer from %s within %ss" % (what, self.api_url, self.timeout), retryable=True
-                ) from None
-            except requests.exceptions.RequestException as exc:
-                raise self._failure(
-                    names, "%s: cannot reach %s: %s" % (what, self.api_url, _reason(exc)), retryable=True
-                ) from None
-            if response.status_code >= 400:
-                raise self._http_failure(response, what, zone, names)
-            return response
-
-        return retry_call(
-            once,
-            attempts=ATTEMPTS,
-            base_delay=self.retry_delay,
-            is_retryable=lambda exc: bool(getattr(exc, "retryable", False)),
-            sleep=self.sleep,
+        return self.api.request(
+            method, self._zone_url(zone), (what, zone, names), params=params, body=body, expect=range(200, 400)
         )
 
     def _zone_rrsets(self, zone: str, names: list[str], what: str, params: dict | None = None) -> dict[str, dict]:
-        response = self._call("GET", zone, names, what, params=params)
+        answer = self._call("GET", zone, names, what, params=params)
         try:
-            return txt_rrsets(response.json())
+            return txt_rrsets(answer.data)
         except ValueError as exc:
             raise self._failure(
-                names, "%s: unexpected answer from %s (HTTP %d): %s" % (what, self.api_url, response.status_code, exc)
+                names, "%s: unexpected answer from %s (HTTP %d): %s" % (what, self.api_url, answer.status, exc)
             ) from None
 
     # --------------------------------------------------------------- interface
@@ -401,7 +317,7 @@ class PowerDnsProvider(DnsProvider):
             current = self._zone_rrsets(zone, names, what)
             rrsets = patch_rrsets(current, changes, ttl)
             if rrsets:
-                self._call("PATCH", zone, names, what, json={"rrsets": rrsets})
+                self._call("PATCH", zone, names, what, body={"rrsets": rrsets})
 
     def add_values(self, zone: str, records: dict[str, list[str]], ttl: int) -> None:
         self._change(zone, records, int(ttl))

@@ -19,15 +19,17 @@ import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.http import MISSING_REQUESTS
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import HAS_REQUESTS
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
-from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle
+from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle, poll_until
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.http_api import (
-    HAS_REQUESTS,
-    HttpStatusError,
-    JsonApi,
+    LookupOnce,
+    ProviderHttpError,
+    Refused,
     check_url,
-    missing_requests_reason,
+    provider_api,
 )
 
 DEFAULT_IDENTITY_URL = "https://identity.api.rackspacecloud.com/v2.0/tokens"
@@ -100,7 +102,7 @@ class RackspaceProvider(DnsProvider):
 
     def configure(self, config: dict) -> None:
         if not HAS_REQUESTS:
-            raise self.config_error("type", missing_requests_reason(), self.TYPE)
+            raise self.config_error("type", MISSING_REQUESTS, self.TYPE)
         self.username: str = self.option_str(config, "username")
         self._api_key: str = self.option_str(config, "api_key")
         identity_url = check_url(self, "identity_url", self.option_str(config, "identity_url", DEFAULT_IDENTITY_URL))
@@ -113,13 +115,12 @@ class RackspaceProvider(DnsProvider):
         self.dns_url: str | None = check_url(self, "dns_url", self.option_str(config, "dns_url"))
         self.timeout = self.option_number(config, "timeout", 30, 1, 600)
         self.job_timeout = self.option_number(config, "job_timeout", 120, 1, 3600)
-        self.api = JsonApi(self, self.timeout, _error_text, limit_statuses=(413,))
+        self.api = provider_api(self, self.timeout, _error_text, limit_statuses=(413,))
         self._lock = threading.Lock()
         self._token: str | None = None
         self._endpoint: str | None = None
         self._refused: str | None = None
-        self._domains: dict[str, str] = {}
-        self._lookups: dict[str, threading.Lock] = {}
+        self._domains = LookupOnce()
         self._status_throttle = Throttle(STATUS_CALLS_PER_SECOND)
         self._clock = time.monotonic
         self._sleep = time.sleep
@@ -130,7 +131,7 @@ class RackspaceProvider(DnsProvider):
         body = {"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": self.username, "apiKey": self._api_key}}}
         try:
             answer = self.api.request("POST", self.identity_url, body=body, expect=(200, 203))
-        except HttpStatusError as exc:
+        except ProviderHttpError as exc:
             if exc.status in (400, 401, 403):
                 # Refused credentials stay refused for this run: every later call fails at once,
                 # rather than sending the same bad key again for each record.
@@ -213,7 +214,7 @@ class RackspaceProvider(DnsProvider):
                     headers={"X-Auth-Token": token},
                     expect=expect,
                 )
-            except HttpStatusError as exc:
+            except ProviderHttpError as exc:
                 if exc.status != 401:
                     raise
                 self._forget(token)
@@ -244,31 +245,18 @@ class RackspaceProvider(DnsProvider):
     def _domain_id(self, zone: str, record: str | None) -> str:
         """The id of the domain named ``zone``, looked up once per run however many threads ask."""
         zone = normalize(zone)
-        with self._lock:
-            gate = self._lookups.setdefault(zone, threading.Lock())
-        with gate:
-            with self._lock:
-                known = self._domains.get(zone)
-            if known is not None:
-                if known.startswith("!"):  # the lookup failed before, for good: say so again
-                    raise self.error(record, known[1:])
-                return known
-            # The name filter also returns subdomains of the zone; only the exact name is ours.
-            found = self._collect("/domains", "domains", {"name": zone}, record)
-            matches = [d for d in found if isinstance(d.get("name"), str) and normalize(d["name"]) == zone]
-            if not matches or matches[0].get("id") in (None, ""):
-                message = "zone %r is not a domain of this Rackspace account (GET /domains?name=%s found: %s)" % (
-                    zone,
-                    zone,
-                    ", ".join(sorted(str(d.get("name")) for d in found)) or "nothing",
-                )
-                with self._lock:
-                    self._domains[zone] = "!" + message
-                raise self.error(record, message)
-            domain_id = str(matches[0]["id"])
-            with self._lock:
-                self._domains[zone] = domain_id
-            return domain_id
+        return self._domains.get(zone, lambda: self._find_domain(zone, record), lambda text: self.error(record, text))
+
+    def _find_domain(self, zone: str, record: str | None) -> str:
+        # The name filter also returns subdomains of the zone; only the exact name is ours.
+        found = self._collect("/domains", "domains", {"name": zone}, record)
+        matches = [d for d in found if isinstance(d.get("name"), str) and normalize(d["name"]) == zone]
+        if not matches or matches[0].get("id") in (None, ""):
+            raise Refused(
+                "zone %r is not a domain of this Rackspace account (GET /domains?name=%s found: %s)"
+                % (zone, zone, ", ".join(sorted(str(d.get("name")) for d in found)) or "nothing")
+            )
+        return str(matches[0]["id"])
 
     def _txt_records(self, zone: str, fqdn: str) -> list[dict]:
         fqdn = normalize(fqdn)
@@ -302,34 +290,35 @@ class RackspaceProvider(DnsProvider):
         """Poll an asynchronous job until COMPLETED (returned) or ERROR / timeout (raised)."""
         if not isinstance(job, dict):
             raise self.error(record, "%s: the API answered 202 without a job" % what)
-        url = None
-        deadline = self._clock() + self.job_timeout
-        interval = self.poll_interval
-        while True:
-            status = job.get("status")
-            job_id = job.get("jobId", "?")
-            if status == "COMPLETED":
-                return job
+        seen = {"job": job, "url": None, "asked": False}
+
+        def completed() -> bool:
+            if seen["asked"]:
+                if seen["url"] is None:
+                    seen["url"] = self._status_url(seen["job"], record)
+                self._status_throttle.wait()
+                answer = self._dns("GET", "", record, params={"showDetails": "true"}, url=seen["url"]).data
+                if not isinstance(answer, dict):
+                    raise self.error(record, "%s: job status answer is not a JSON object" % what)
+                seen["job"] = answer
+            seen["asked"] = True
+            status, job_id = seen["job"].get("status"), seen["job"].get("jobId", "?")
             if status == "ERROR":
-                reason = fault_text(job.get("error")) or "no error details"
+                reason = fault_text(seen["job"].get("error")) or "no error details"
                 raise self.error(record, "%s: job %s ended in ERROR: %s" % (what, job_id, reason))
-            if status not in RUNNING_STATES:
+            if status != "COMPLETED" and status not in RUNNING_STATES:
                 raise self.error(record, "%s: job %s has an unknown status %r" % (what, job_id, status))
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                raise self.error(
-                    record,
-                    "%s: job %s still %s after %ss (job_timeout); it may still complete"
-                    % (what, job_id, status, self.job_timeout),
-                )
-            if url is None:
-                url = self._status_url(job, record)
-            self._sleep(min(interval, remaining))
-            interval = min(interval * 1.5, self.POLL_MAX)
-            self._status_throttle.wait()
-            job = self._dns("GET", "", record, params={"showDetails": "true"}, url=url).data
-            if not isinstance(job, dict):
-                raise self.error(record, "%s: job status answer is not a JSON object" % what)
+            return status == "COMPLETED"
+
+        if not poll_until(
+            completed, self.job_timeout, self.poll_interval, self.POLL_MAX, 1.5, self._clock, self._sleep
+        ):
+            raise self.error(
+                record,
+                "%s: job %s still %s after %ss (job_timeout); it may still complete"
+                % (what, seen["job"].get("jobId", "?"), seen["job"].get("status"), self.job_timeout),
+            )
+        return seen["job"]
 
     # ------------------------------------------------------------ interface
     def read_values(self, zone: str, fqdn: str) -> set[str]:

@@ -11,7 +11,8 @@ two providers is dual-hosted and gets written at both.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import longest_zone, normalize
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
@@ -21,72 +22,43 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base
     secret_strings,
 )
 
+if TYPE_CHECKING:  # never run; names every provider module so that Ansible packs them all into the module
+    from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import (  # noqa: F401
+        cloudflare,
+        hook,
+        manual,
+        powerdns,
+        rackspace,
+        rfc2136,
+        route53,
+    )
 
-# Each provider class is imported when an entry of its type is first used: route53 needs boto3 and the HTTP
-# providers requests, and importing them all cost every DNS task about half a second of start-up even when
-# only rfc2136 is configured. The imports stay plain statements inside the loaders so that Ansible still
-# packs every provider's module_utils into the module.
-def _rfc2136() -> type[DnsProvider]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.rfc2136 import Rfc2136Provider
-
-    return Rfc2136Provider
-
-
-def _route53() -> type[DnsProvider]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.route53 import Route53Provider
-
-    return Route53Provider
-
-
-def _hook() -> type[DnsProvider]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.hook import HookProvider
-
-    return HookProvider
-
-
-def _manual() -> type[DnsProvider]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.manual import ManualProvider
-
-    return ManualProvider
-
-
-def _powerdns() -> type[DnsProvider]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.powerdns import PowerDnsProvider
-
-    return PowerDnsProvider
-
-
-def _rackspace() -> type[DnsProvider]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.rackspace import RackspaceProvider
-
-    return RackspaceProvider
-
-
-def _cloudflare() -> type[DnsProvider]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.cloudflare import CloudflareProvider
-
-    return CloudflareProvider
-
-
-_LOADERS: dict[str, Callable[[], type[DnsProvider]]] = {
-    "rfc2136": _rfc2136,
-    "route53": _route53,
-    "hook": _hook,
-    "manual": _manual,
-    "powerdns": _powerdns,
-    "rackspace": _rackspace,
-    "cloudflare": _cloudflare,
+# Provider ``type`` -> (module in this package, class). Each class is imported when an entry of its type is first
+# used: route53 needs boto3 and the HTTP providers requests, and importing them all cost every DNS task about half
+# a second of start-up even when only rfc2136 is configured.
+_CLASSES: dict[str, tuple[str, str]] = {
+    "rfc2136": ("rfc2136", "Rfc2136Provider"),
+    "route53": ("route53", "Route53Provider"),
+    "hook": ("hook", "HookProvider"),
+    "manual": ("manual", "ManualProvider"),
+    "powerdns": ("powerdns", "PowerDnsProvider"),
+    "rackspace": ("rackspace", "RackspaceProvider"),
+    "cloudflare": ("cloudflare", "CloudflareProvider"),
 }
+
+
+def _load(kind: str) -> type[DnsProvider]:
+    module, name = _CLASSES[kind]
+    return getattr(importlib.import_module("%s.%s" % (__package__, module)), name)
 
 
 class ProviderTypes(dict):
     """Provider ``type`` to class; a known type's class is imported on first lookup and kept."""
 
     def __missing__(self, kind: str) -> type[DnsProvider]:
-        loader = _LOADERS.get(kind)
-        if loader is None:
+        if kind not in _CLASSES:
             raise KeyError(kind)
-        cls = self[kind] = loader()
+        cls = self[kind] = _load(kind)
         return cls
 
     def get(self, kind, default=None):
@@ -96,10 +68,10 @@ class ProviderTypes(dict):
             return default
 
     def __contains__(self, kind) -> bool:
-        return dict.__contains__(self, kind) or kind in _LOADERS
+        return dict.__contains__(self, kind) or kind in _CLASSES
 
     def __iter__(self):
-        return iter(sorted(set(dict.keys(self)) | set(_LOADERS)))
+        return iter(sorted(set(dict.keys(self)) | set(_CLASSES)))
 
 
 PROVIDER_TYPES: ProviderTypes = ProviderTypes()

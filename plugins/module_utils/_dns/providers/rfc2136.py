@@ -13,29 +13,15 @@ from __future__ import annotations
 import base64
 import binascii
 import socket
-import traceback
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.dnspython import (
+    DNSPYTHON_IMPORT_ERROR,
+    HAS_DNSPYTHON,
+    dns,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
-
-try:
-    import dns.exception
-    import dns.flags
-    import dns.message
-    import dns.name
-    import dns.query
-    import dns.rcode
-    import dns.rdataclass
-    import dns.rdatatype
-    import dns.rdtypes.ANY.TXT
-    import dns.tsig
-    import dns.update
-except ImportError:
-    HAS_DNSPYTHON = False
-    DNSPYTHON_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_DNSPYTHON = True
-    DNSPYTHON_IMPORT_ERROR = None
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.txt import rdata_value, split_strings
 
 KEY_ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512")
 
@@ -50,13 +36,8 @@ def _tsig_algorithm(name: str):
 
 
 def txt_rdata(value: str):
-    """A TXT rdata holding ``value`` as one character-string (values are at most 255 bytes)."""
-    return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [value.encode("utf-8")])
-
-
-def txt_text(rdata) -> str:
-    """The value of a TXT rdata: its character-strings joined, as ACME servers read them."""
-    return b"".join(rdata.strings).decode("utf-8", "replace")
+    """A TXT rdata holding ``value`` (one character-string: values are at most 255 bytes)."""
+    return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, split_strings(value))
 
 
 class Rfc2136Provider(DnsProvider):
@@ -151,7 +132,7 @@ class Rfc2136Provider(DnsProvider):
         values: set[str] = set()
         for rrset in response.answer:
             if rrset.name == name and rrset.rdtype == dns.rdatatype.TXT:
-                values.update(txt_text(rdata) for rdata in rrset)
+                values.update(rdata_value(rdata) for rdata in rrset)
         return values
 
     def _update(self, zone: str, changes: list[tuple[str, str]], ttl: int | None) -> None:

@@ -12,17 +12,16 @@ from certgen import make_cert
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme import cert_files as acme_cert_files
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.cert_files import (
-    STAGING_DIR,
     discard_staging,
     write_certificate_files,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import generate_private_key, private_key_pem
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write
-from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import (
-    COMMIT_DIR,
-    COMMIT_ORDER,
-    finish_interrupted_commits,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import finish_interrupted_commits
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import COMMIT_DIR, COMMIT_ORDER, STAGING_DIR
+
+# What a certificate directory holds after a commit, sorted.
+FILE_SET = ["cert.json", "cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"]
 
 
 def mode(path):
@@ -52,13 +51,7 @@ def test_files_are_written_with_modes(tmp_path):
     assert open(paths["fullchain"]).read() == leaf + chain[0]
     assert open(paths["chain"]).read() == chain[0]
     assert json.load(open(tmp_path / "www" / "cert.json")) == {"name": "www"}
-    assert sorted(os.listdir(tmp_path / "www")) == [
-        "cert.json",
-        "cert.pem",
-        "chain.pem",
-        "fullchain.pem",
-        "privkey.pem",
-    ]
+    assert sorted(os.listdir(tmp_path / "www")) == FILE_SET
     # A second issuance replaces everything and keeps the key private.
     write_certificate_files(state_dir, "www", b"KEY2", "LEAF2\n", [], {"name": "www"})
     assert mode(paths["privkey"]) == 0o600
@@ -114,13 +107,7 @@ def test_crash_between_renames_is_finished_by_the_next_run(tmp_path, monkeypatch
     assert open(tmp_path / "www" / "privkey.pem", "rb").read() == b"NEWKEY"
     assert json.load(open(tmp_path / "www" / "cert.json")) == {"v": 2}
     assert mode(tmp_path / "www" / "privkey.pem") == 0o600
-    assert sorted(os.listdir(tmp_path / "www")) == [
-        "cert.json",
-        "cert.pem",
-        "chain.pem",
-        "fullchain.pem",
-        "privkey.pem",
-    ]
+    assert sorted(os.listdir(tmp_path / "www")) == FILE_SET
     assert finish_interrupted_commits(state_dir) == []
 
 

@@ -11,6 +11,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.order_state i
     can_resume_status,
     delete_saved_order,
     load_saved_order,
+    order_document,
     order_path,
     resumable_url,
     save_order,
@@ -68,7 +69,7 @@ def test_only_pending_or_ready_orders_resume(status, expected):
 
 def test_save_load_delete(tmp_path):
     state_dir = str(tmp_path)
-    save_order(state_dir, SPEC, "https://ca.test/order/9", DIRECTORY)
+    save_order(state_dir, SPEC.name, order_document(SPEC, "https://ca.test/order/9", DIRECTORY))
     document = load_saved_order(state_dir, "www")
     assert document["order_url"] == "https://ca.test/order/9"
     assert document["names"] == ["example.org", "*.example.org"]
@@ -90,7 +91,7 @@ def test_corrupt_order_file_is_ignored(tmp_path):
 def test_check_mode_plan_reports_what_would_be_resumed(tmp_path):
     state_dir = str(tmp_path)
     other = CertSpec(name="api", names=("api.example.org",))
-    save_order(state_dir, SPEC, "https://ca.test/order/9", DIRECTORY)
+    save_order(state_dir, SPEC.name, order_document(SPEC, "https://ca.test/order/9", DIRECTORY))
     plans = planned_orders([SPEC, other], state_dir, DIRECTORY)
     assert [(p["name"], p["status"], p["resumed"], p["order_url"]) for p in plans] == [
         ("www", "would_order", True, "https://ca.test/order/9"),

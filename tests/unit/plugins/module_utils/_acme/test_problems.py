@@ -11,32 +11,23 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems impo
     problem_text,
 )
 
-
-def test_problem_keeps_subproblems_and_identifiers():
-    error = messages.Error.from_json(
+# A CA's problem with a subproblem naming its identifier: it must come back unchanged.
+REJECTED = {
+    "type": "urn:ietf:params:acme:error:rejectedIdentifier",
+    "detail": "2 names rejected",
+    "subproblems": [
         {
             "type": "urn:ietf:params:acme:error:rejectedIdentifier",
-            "detail": "2 names rejected",
-            "subproblems": [
-                {
-                    "type": "urn:ietf:params:acme:error:rejectedIdentifier",
-                    "detail": "blocked",
-                    "identifier": {"type": "dns", "value": "bad.example"},
-                }
-            ],
+            "detail": "blocked",
+            "identifier": {"type": "dns", "value": "bad.example"},
         }
-    )
-    assert problem_dict(error) == {
-        "type": "urn:ietf:params:acme:error:rejectedIdentifier",
-        "detail": "2 names rejected",
-        "subproblems": [
-            {
-                "type": "urn:ietf:params:acme:error:rejectedIdentifier",
-                "detail": "blocked",
-                "identifier": {"type": "dns", "value": "bad.example"},
-            }
-        ],
-    }
+    ],
+}
+
+
+def test_problem_keeps_subproblems_and_identifiers():
+    error = messages.Error.from_json(REJECTED)
+    assert problem_dict(error) == REJECTED
 
 
 def test_other_exceptions_become_generic_problems():

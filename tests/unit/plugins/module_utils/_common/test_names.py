@@ -53,3 +53,11 @@ def test_longest_zone_prefers_the_deepest_delegation():
 def test_relative_name():
     assert names.relative_name("_acme-challenge.www.example.test", "example.test") == "_acme-challenge.www"
     assert names.relative_name("example.test.", "example.test") == "@"
+
+
+def test_owner_name_error_allows_underscore_labels():
+    assert names.owner_name_error("_acme-challenge.www.example.com") is None
+    assert names.owner_name_error("internal") is None
+    assert names.owner_name_error("bad..name") is not None
+    assert names.owner_name_error("-x.example.com") is not None
+    assert names.owner_name_error(42) == "must be a string"

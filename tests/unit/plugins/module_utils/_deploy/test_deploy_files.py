@@ -128,7 +128,7 @@ def test_resolve_owner():
 
 def test_plan_for_a_file_layout(pems):
     material = pem_material(pems["key"], pems["cert"], pems["chain"], None)
-    targets = plan_targets("www", "nginx", "/etc/nginx/tls/", material, 0o644, 0o600)
+    targets = plan_targets("www", "nginx", "/etc/nginx/tls/", material, (0o644, 0o600))
     assert [(t.kind, t.path, t.mode) for t in targets] == [
         ("privkey", "/etc/nginx/tls/www/privkey.pem", 0o600),
         ("cert", "/etc/nginx/tls/www/cert.pem", 0o644),
@@ -141,7 +141,7 @@ def test_plan_for_a_file_layout(pems):
 
 def test_plan_for_haproxy_is_one_file_with_the_key_first(pems):
     material = pem_material(pems["key"], pems["cert"], pems["chain"], None)
-    (target,) = plan_targets("www", "haproxy", "/etc/haproxy/certs", material, 0o644, 0o600)
+    (target,) = plan_targets("www", "haproxy", "/etc/haproxy/certs", material, (0o644, 0o600))
     assert (target.kind, target.path, target.mode, target.secret) == (
         "bundle",
         "/etc/haproxy/certs/www.pem",
@@ -158,12 +158,12 @@ def test_plan_for_haproxy_is_one_file_with_the_key_first(pems):
 def test_plan_rejects(pems, cert, dest, message):
     material = pem_material(pems["key"], pems["cert"], None, None)
     with pytest.raises(DeployError, match=message):
-        plan_targets(cert, "files", dest, material, 0o644, 0o600)
+        plan_targets(cert, "files", dest, material, (0o644, 0o600))
 
 
 def test_differences_and_restore(tmp_path, pems):
     material = pem_material(pems["key"], pems["cert"], pems["chain"], None)
-    targets = plan_targets("www", "files", str(tmp_path / "new" / "tls"), material, 0o644, 0o600)
+    targets = plan_targets("www", "files", str(tmp_path / "new" / "tls"), material, (0o644, 0o600))
     old_dir = tmp_path / "new" / "tls" / "www"
     currents = [read_current(t.path) for t in targets]
     assert [differences(t, c) for t, c in zip(targets, currents)] == [["absent"]] * 4
@@ -195,7 +195,7 @@ def test_differences_and_restore(tmp_path, pems):
 
 def test_owner_differences(tmp_path, pems):
     material = pem_material(pems["key"], pems["cert"], None, None)
-    (target,) = plan_targets("www", "files", str(tmp_path), material, 0o644, 0o600, uid=os.getuid() + 1)[1:2]
+    (target,) = plan_targets("www", "files", str(tmp_path), material, (0o644, 0o600), (os.getuid() + 1, None))[1:2]
     (tmp_path / "www").mkdir()
     with open(target.path, "wb") as handle:
         handle.write(target.content)

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from ansible_collections.certfleet.acme.plugins.module_utils._deploy import aws as aws_deploy
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy import entries as entries
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.entries import (
+    deploy_entries_of,
     deploy_entry_errors,
     deploy_items,
     deploy_target,
@@ -68,15 +68,18 @@ def test_acm_needs_no_target_field():
     assert deploy_entry_errors([{"cert": "www", "type": "aws_acm"}], CERTS) == []
 
 
-def test_required_fields_match_the_module():
-    """The role refuses before issuance exactly what aws_certificate_deploy's required_if would refuse after it."""
-    with open(
-        aws_deploy.__file__.replace("module_utils/_deploy/aws.py", "modules/aws_certificate_deploy.py")
-    ) as handle:
-        module_source = handle.read()
-    for kind in entries.AWS_TYPES:
-        if kind in entries.REQUIRED:
-            assert '("type", "%s", ("%s",))' % (kind, entries.REQUIRED[kind]) in module_source
+def test_entries_are_split_by_family_for_their_module():
+    mixed = GOOD + [None, {"cert": "www", "type": "gcp"}]
+    assert [entry["type"] for entry in deploy_entries_of(mixed, "server")] == ["nginx"]
+    assert [entry["type"] for entry in deploy_entries_of(mixed, "aws")] == [
+        "aws_acm",
+        "aws_iam_elb",
+        "aws_alb",
+        "aws_secretsmanager",
+    ]
+    assert deploy_entries_of(None, "aws") == []
+    with pytest.raises(ValueError, match="family must be one of server, aws"):
+        deploy_entries_of(GOOD, "gcp")
 
 
 def test_unknown_type_and_certificate():

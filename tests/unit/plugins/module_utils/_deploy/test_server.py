@@ -72,7 +72,7 @@ class FakeServer:
 
 
 def deployment(tmp_path, material_, server, **extra):
-    targets = plan_targets("www", "nginx", str(tmp_path / "tls"), material_, 0o644, 0o600)
+    targets = plan_targets("www", "nginx", str(tmp_path / "tls"), material_, (0o644, 0o600))
     settings = {
         "validate_command": "validate",
         "reload_command": "reload",
@@ -88,7 +88,7 @@ def deployment(tmp_path, material_, server, **extra):
 
 
 def install(tmp_path, material_):
-    for target in plan_targets("www", "nginx", str(tmp_path / "tls"), material_, 0o644, 0o600):
+    for target in plan_targets("www", "nginx", str(tmp_path / "tls"), material_, (0o644, 0o600)):
         os.makedirs(os.path.dirname(target.path), exist_ok=True)
         with open(target.path, "wb") as handle:
             handle.write(target.content)
@@ -208,14 +208,22 @@ def test_check_mode_changes_nothing(tmp_path, old, new):
     no_key(result, old, new)
 
 
-def test_validate_failure_restores_and_does_not_reload(tmp_path, old, new):
+def rolled_back(tmp_path, old, new, fail=None, serving=None) -> tuple[dict, FakeServer]:
+    """Deploy ``new`` over ``old`` on a server that fails as told: it must fail, rolled back to the old files."""
     install(tmp_path, old)
     before = snapshot(tmp_path)
-    server = FakeServer(cert_file(tmp_path), old.serial, fail={"validate": 1})
+    server = FakeServer(cert_file(tmp_path), old.serial, fail=fail or {})
+    if serving:
+        server.serving = serving
     result = deployment(tmp_path, new, server).run()
     assert result["failed"] and result["rolled_back"]
-    assert server.commands == ["validate"]
     assert snapshot(tmp_path) == before
+    return result, server
+
+
+def test_validate_failure_restores_and_does_not_reload(tmp_path, old, new):
+    result, server = rolled_back(tmp_path, old, new, fail={"validate": 1})
+    assert server.commands == ["validate"]
     assert result["served_serial"] == old.serial
     assert "the configuration test 'validate' exited with code 1: boom" in result["msg"]
     assert "nothing was reloaded" in result["msg"]
@@ -224,26 +232,15 @@ def test_validate_failure_restores_and_does_not_reload(tmp_path, old, new):
 
 
 def test_reload_failure_restores_and_reloads_again(tmp_path, old, new):
-    install(tmp_path, old)
-    before = snapshot(tmp_path)
-    server = FakeServer(cert_file(tmp_path), old.serial, fail={"reload": 1})
-    result = deployment(tmp_path, new, server).run()
-    assert result["failed"] and result["rolled_back"]
+    result, server = rolled_back(tmp_path, old, new, fail={"reload": 1})
     assert server.commands == ["validate", "reload", "reload"]
-    assert snapshot(tmp_path) == before
     assert "the reload 'reload' exited with code 1" in result["msg"]
 
 
 def test_verify_mismatch_rolls_back(tmp_path, old, new):
-    install(tmp_path, old)
-    before = snapshot(tmp_path)
-    server = FakeServer(cert_file(tmp_path), old.serial)
-    server.serving = "abc123"
-    result = deployment(tmp_path, new, server).run()
-    assert result["failed"] and result["rolled_back"]
+    result, server = rolled_back(tmp_path, old, new, serving="abc123")
     assert server.commands == ["validate", "reload", "reload"]
     assert server.handshakes == 8  # 1 + 3 retries for the new one, as many for the old one
-    assert snapshot(tmp_path) == before
     message = result["msg"]
     assert message.startswith("certificate 'www' (nginx): after the reload 127.0.0.1:8443 (SNI www.example.org)")
     assert "serves serial abc123, not the new certificate's serial %s" % new.serial in message

@@ -8,10 +8,8 @@ import threading
 
 import pytest
 
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.nameservers import Answer, DiscoveryError, Server
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import (
-    Answer,
-    DiscoveryError,
-    Server,
     describe,
     format_table,
     is_satisfied,

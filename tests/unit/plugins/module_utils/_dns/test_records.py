@@ -10,10 +10,9 @@ import pytest
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import registry
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider, ProviderConfigError
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.record_set import RecordInputError, values_by_name
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import (
-    RecordInputError,
     format_diff,
-    merge_records,
     plan_changes,
     sync_records,
 )
@@ -78,7 +77,7 @@ def fake(name, zones, **extra):
 
 # ----------------------------------------------------------------- merging
 def test_merge_unions_values_of_the_same_name_keeping_order():
-    merged = merge_records(
+    merged = values_by_name(
         [
             {"name": "_acme-challenge.Example.com.", "values": ["a", "b"]},
             {"name": "_acme-challenge.example.com", "values": ["b", "c"]},
@@ -90,7 +89,7 @@ def test_merge_unions_values_of_the_same_name_keeping_order():
 
 def test_merge_reports_every_bad_record_at_once():
     with pytest.raises(RecordInputError) as err:
-        merge_records(
+        values_by_name(
             [
                 {"name": "bad name.example.com", "values": ["a"]},
                 {"name": "ok.example.com", "values": "a"},

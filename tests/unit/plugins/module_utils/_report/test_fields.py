@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.certfleet.acme.plugins.filter.report_expiry import FilterModule
-from ansible_collections.certfleet.acme.plugins.module_utils._report import report as rep
 from ansible_collections.certfleet.acme.plugins.module_utils._report.fields import (
     EXPIRY_FIELDS,
     attention_rows,
     report_expiry,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._report.rows import build_report
 
 NOW = datetime.datetime(2025, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
 
@@ -66,13 +66,13 @@ def test_report_expiry_keeps_only_the_fields_the_report_reads():
 
 def test_the_report_is_the_same_from_trimmed_facts():
     def report(expiry):
-        return rep.build_report(CERTIFICATES, expiry=expiry, finalized=FINALIZED, alert_days=14, now=NOW)
+        return build_report(CERTIFICATES, expiry=expiry, finalized=FINALIZED, alert_days=14, now=NOW)
 
     assert report(report_expiry(FULL_EXPIRY)) == report(FULL_EXPIRY)
 
 
 def test_attention_rows_leave_out_quiet_skipped_rows_only():
-    report = rep.build_report(CERTIFICATES, expiry=FULL_EXPIRY, finalized=FINALIZED, alert_days=14, now=NOW)
+    report = build_report(CERTIFICATES, expiry=FULL_EXPIRY, finalized=FINALIZED, alert_days=14, now=NOW)
     actions = {row["certificate"]: row["action"] for row in report["certificates"]}
     assert actions == {"calm": "skipped", "soon": "skipped", "due": "issued", "odd": "skipped"}
     # "soon" is skipped but expires within alert_days: it stays, with the issued one.

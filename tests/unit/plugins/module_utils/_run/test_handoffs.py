@@ -2,77 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils._run import handoffs as plan
-
-PROVIDERS = [
-    {"name": "bind", "type": "rfc2136", "zones": ["example.test", "deep.sub.example2.test"], "key_secret": "s3cret"},
-]
-
-
-def test_good_input_has_no_errors():
-    certs = [
-        {"name": "www", "names": ["example.test", "www.example.test"]},
-        {"name": "wild", "names": ["example.test", "*.example.test"], "key_type": "rsa2048"},
-        {"name": "deep", "names": ["api.deep.sub.example2.test"]},
-    ]
-    assert plan.certificate_errors(certs, PROVIDERS) == []
-
-
-def test_name_in_no_zone_names_certificate_and_name():
-    errors = plan.certificate_errors([{"name": "x", "names": ["www.other.test"]}], PROVIDERS)
-    assert errors == [
-        "certificate 'x': field 'names' value 'www.other.test' lies in no zone of letsencrypt_dns_providers"
-    ]
-
-
-def test_subzone_of_unlisted_parent_is_not_covered():
-    errors = plan.certificate_errors([{"name": "x", "names": ["www.sub.example2.test"]}], PROVIDERS)
-    assert "'www.sub.example2.test' lies in no zone" in errors[0]
-
-
-def test_every_bad_certificate_is_reported_at_once():
-    certs = [
-        {"name": "wild", "names": ["www.*.example.test"]},
-        {"name": "label", "names": ["-x.example.test"]},
-        {"name": "fine", "names": ["fine.example.test"]},
-    ]
-    errors = plan.certificate_errors(certs, PROVIDERS)
-    assert len(errors) == 2
-    assert "certificate 'wild': field 'names' value 'www.*.example.test' has a wildcard" in errors[0]
-    assert "certificate 'label': field 'names' value '-x.example.test' has an invalid label" in errors[1]
-
-
-def test_duplicates_and_key_type():
-    certs = [
-        {"name": "a", "names": ["example.test", "EXAMPLE.test."], "key_type": "dsa"},
-        {"name": "a", "names": ["www.example.test"]},
-    ]
-    errors = plan.certificate_errors(certs, PROVIDERS)
-    assert any("field 'key_type' value 'dsa'" in error for error in errors)
-    assert any("is listed twice" in error for error in errors)
-    assert any("certificate 'a': field 'name' value 'a' is used by two certificates" in error for error in errors)
-
-
-def test_provider_errors_never_echo_secrets():
-    providers = [{"name": "bind", "type": "rfc2136", "zones": "example.test", "key_secret": "s3cret"}]
-    errors = plan.certificate_errors([{"name": "x", "names": ["www.example.test"]}], providers)
-    assert errors and all("s3cret" not in error for error in errors)
-    assert "provider 'bind': field 'zones'" in errors[0]
-
-
-def test_unsafe_certificate_name_is_refused():
-    errors = plan.certificate_errors([{"name": "../etc", "names": ["www.example.test"]}], PROVIDERS)
-    assert "field 'name' value '../etc'" in errors[0]
-
-
-def test_with_defaults_fills_key_type_and_drops_nulls():
-    certs = [{"name": "a", "names": ["x.example.test"], "key_type": None, "profile": None}, {"name": "b", "names": []}]
-    certs[1]["key_type"] = "rsa2048"
-    assert plan.with_defaults(certs, "ec384") == [
-        {"name": "a", "names": ["x.example.test"], "key_type": "ec384"},
-        {"name": "b", "names": [], "key_type": "rsa2048"},
-    ]
-
+from ansible_collections.certfleet.acme.plugins.module_utils._run import handoffs
 
 ORDERS = [
     {"name": "a", "status": "pending", "records": [{"name": "_acme-challenge.a.example.test", "values": ["1"]}]},
@@ -96,12 +26,12 @@ WAIT = {
 
 
 def test_propagated_orders_keeps_only_fully_propagated_and_valid_orders():
-    assert [order["name"] for order in plan.propagated_orders(ORDERS, WAIT)] == ["a", "c"]
+    assert [order["name"] for order in handoffs.propagated_orders(ORDERS, WAIT)] == ["a", "c"]
 
 
 def test_run_failures_name_stage_and_cause():
     finalized = {"certificates": [{"name": "a", "status": "failed", "error": {"type": "unauthorized"}}]}
-    failures = plan.run_failures(ORDERS, WAIT, finalized)
+    failures = handoffs.run_failures(ORDERS, WAIT, finalized)
     assert failures == [
         {
             "name": "b",
@@ -130,7 +60,7 @@ def test_propagation_failure_shows_each_certificate_only_its_own_records():
             {"name": "_acme-challenge.y.example.test", "ok": False, "servers": [], "error": "cannot find the zone"},
         ],
     }
-    x, y = plan.run_failures(orders, wait, {})
+    x, y = handoffs.run_failures(orders, wait, {})
     assert x["stage"] == y["stage"] == "propagation"
     assert "_acme-challenge.x.example.test | ns2.example.test (192.0.2.2) | timeout" in x["error"]
     assert "y.example.test" not in x["error"] and "ns1" not in x["error"]
@@ -138,7 +68,7 @@ def test_propagation_failure_shows_each_certificate_only_its_own_records():
     assert "x.example.test" not in y["error"]
     # A record that no server was asked about, for a reason the wait did not give.
     unchecked = {"msg": "no resolver", "records": [{"name": "_acme-challenge.x.example.test", "ok": False}]}
-    assert plan.run_failures(orders[:1], unchecked, {})[0]["error"].endswith("| -      | no nameservers found")
+    assert handoffs.run_failures(orders[:1], unchecked, {})[0]["error"].endswith("| -      | no nameservers found")
 
 
 PUBLISHED = {
@@ -152,13 +82,13 @@ PUBLISHED = {
 
 def test_published_records_drop_what_a_provider_failed_to_write():
     records = [order["records"][0] for order in ORDERS[:2]]
-    assert plan.published_records(records, PUBLISHED) == [records[0]]
+    assert handoffs.published_records(records, PUBLISHED) == [records[0]]
 
 
 def test_unpublished_order_is_neither_finalized_nor_silent():
     wait = {"records": [{"name": "_acme-challenge.a.example.test", "servers": [{"ok": True}]}]}
-    assert [order["name"] for order in plan.propagated_orders(ORDERS, wait, PUBLISHED)] == ["a", "c"]
-    failures = plan.run_failures(ORDERS, wait, {}, PUBLISHED)
+    assert [order["name"] for order in handoffs.propagated_orders(ORDERS, wait, PUBLISHED)] == ["a", "c"]
+    failures = handoffs.run_failures(ORDERS, wait, {}, PUBLISHED)
     assert failures[0] == {
         "name": "b",
         "stage": "publish",
@@ -167,8 +97,10 @@ def test_unpublished_order_is_neither_finalized_nor_silent():
 
 
 def test_record_errors_name_provider_and_record():
-    assert plan.record_errors(PUBLISHED) == ["provider 'cloud' record '_acme-challenge.b.example.test': cloud: REFUSED"]
-    assert plan.record_errors({}) == []
+    assert handoffs.record_errors(PUBLISHED) == [
+        "provider 'cloud' record '_acme-challenge.b.example.test': cloud: REFUSED"
+    ]
+    assert handoffs.record_errors({}) == []
 
 
 def test_due_certificates_keep_order_fields_and_add_replaces():
@@ -178,8 +110,8 @@ def test_due_certificates_keep_order_fields_and_add_replaces():
         {"name": "c", "names": ["c.example.test"], "key_type": "ec256"},
     ]
     expiry = {"due": ["a", "b"], "certificates": {"a": {"replaces": "aki.serial"}, "b": {"replaces": None}}}
-    assert plan.due_certificates(certificates, expiry) == [
+    assert handoffs.due_certificates(certificates, expiry) == [
         {"name": "a", "names": ["a.example.test"], "key_type": "ec256", "replaces": "aki.serial"},
         {"name": "b", "names": ["b.example.test"], "key_type": "rsa2048", "profile": "tlsserver"},
     ]
-    assert plan.due_certificates(certificates, {}) == []
+    assert handoffs.due_certificates(certificates, {}) == []

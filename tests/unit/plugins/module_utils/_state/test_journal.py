@@ -13,12 +13,13 @@ import pytest
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import registry
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.record_set import RecordInputError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.records import (
-    RecordInputError,
     clean_journal,
     sync_records,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._state import journal as txt_journal
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import JOURNAL_FILE
 
 NAME = "_acme-challenge.www.example.com"
 
@@ -73,7 +74,7 @@ def listed(path) -> dict:
 
 
 def test_record_and_strike_keep_exactly_the_values_not_yet_gone(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     txt_journal.record(path, [("bind", "example.com", NAME, ["a", "b"]), ("pdns", "example.com", NAME, ["a"])])
     txt_journal.record(path, [("bind", "example.com", NAME, ["b", "c"])])
     assert listed(path) == {("bind", "example.com", NAME): ["a", "b", "c"], ("pdns", "example.com", NAME): ["a"]}
@@ -87,22 +88,22 @@ def test_record_and_strike_keep_exactly_the_values_not_yet_gone(tmp_path):
 
 
 def test_no_journal_means_nothing_listed(tmp_path):
-    path = str(tmp_path / "none" / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / "none" / JOURNAL_FILE)
     assert txt_journal.load(path) == []
     txt_journal.strike(path, [("bind", "example.com", NAME, ["a"])])
     assert not os.path.exists(os.path.dirname(path))
 
 
 def test_temporary_files_of_a_killed_writer_are_removed(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
-    left = tmp_path / (".%s.k1ll3d" % txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
+    left = tmp_path / (".%s.k1ll3d" % JOURNAL_FILE)
     left.write_text('{"entries": [')
     txt_journal.record(path, [("bind", "example.com", NAME, ["a"])])
-    assert sorted(os.listdir(tmp_path)) == [txt_journal.JOURNAL_NAME]
+    assert sorted(os.listdir(tmp_path)) == [JOURNAL_FILE]
 
 
 def test_a_damaged_journal_is_an_error_naming_the_file(tmp_path):
-    path = tmp_path / txt_journal.JOURNAL_NAME
+    path = tmp_path / JOURNAL_FILE
     path.write_text('{"entries": [{"provider": "bind"}]}')
     with pytest.raises(txt_journal.JournalError, match=str(path)):
         txt_journal.load(str(path))
@@ -115,7 +116,7 @@ def test_a_damaged_journal_is_an_error_naming_the_file(tmp_path):
 
 
 def test_values_are_listed_before_they_are_published(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     seen_at_write = []
     real_add = MemoryProvider.add_values
 
@@ -133,7 +134,7 @@ def test_values_are_listed_before_they_are_published(tmp_path):
 
 def test_a_value_that_was_already_there_is_not_listed(tmp_path):
     """It belongs to someone else: the clean-up of a killed run must never remove it."""
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     MemoryProvider.STORES["bind"] = {NAME: {"theirs"}}
     sync_records([{"name": NAME, "values": ["theirs", "mine"]}], [memory("bind")], journal=path)
     assert listed(path) == {("bind", "example.com", NAME): ["mine"]}
@@ -143,9 +144,7 @@ def test_no_journal_no_publishing(tmp_path):
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the journal's directory should be")
     with pytest.raises(RecordInputError, match="nothing was published"):
-        sync_records(
-            [{"name": NAME, "values": ["v1"]}], [memory("bind")], journal=str(blocked / txt_journal.JOURNAL_NAME)
-        )
+        sync_records([{"name": NAME, "values": ["v1"]}], [memory("bind")], journal=str(blocked / JOURNAL_FILE))
     assert MemoryProvider.WRITES == []
 
 
@@ -160,13 +159,13 @@ def test_disk_full_journal_publishes_nothing(tmp_path, monkeypatch):
 
 
 def test_check_mode_touches_no_journal(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     sync_records([{"name": NAME, "values": ["v1"]}], [memory("bind")], journal=path, check_mode=True)
     assert not os.path.exists(path)
 
 
 def test_removal_strikes_only_what_is_confirmed_gone(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     configs = [memory("bind"), memory("pdns", broken=False)]
     records = [{"name": NAME, "values": ["v1"]}]
     sync_records(records, configs, journal=path)
@@ -178,7 +177,7 @@ def test_removal_strikes_only_what_is_confirmed_gone(tmp_path):
 
 
 def test_a_provider_that_cannot_read_is_struck_after_a_successful_removal(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     configs = [memory("hook", blind=True)]
     records = [{"name": NAME, "values": ["v1"]}]
     sync_records(records, configs, journal=path)
@@ -191,7 +190,7 @@ def test_a_provider_that_cannot_read_is_struck_after_a_successful_removal(tmp_pa
 
 
 def test_clean_up_removes_exactly_the_listed_values_at_the_listed_provider(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     configs = [memory("bind"), memory("pdns")]
     # The killed run published v1 at both providers of a dual-hosted zone; others hold values at the same name.
     sync_records([{"name": NAME, "values": ["v1"]}], configs, journal=path)
@@ -215,7 +214,7 @@ def test_clean_up_removes_exactly_the_listed_values_at_the_listed_provider(tmp_p
 
 def test_clean_up_of_values_that_never_made_it_to_dns_just_strikes_them(tmp_path):
     """Killed between the journal and the write: nothing to remove, nothing written."""
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     txt_journal.record(path, [("bind", "example.com", NAME, ["v1"])])
     result = clean_journal(path, [memory("bind")])
     assert not result.changed and not result.errors
@@ -224,7 +223,7 @@ def test_clean_up_of_values_that_never_made_it_to_dns_just_strikes_them(tmp_path
 
 
 def test_clean_up_keeps_entries_it_cannot_remove(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     txt_journal.record(
         path,
         [
@@ -248,7 +247,7 @@ def test_clean_up_keeps_entries_it_cannot_remove(tmp_path):
 
 
 def test_clean_up_in_check_mode_changes_nothing(tmp_path):
-    path = str(tmp_path / txt_journal.JOURNAL_NAME)
+    path = str(tmp_path / JOURNAL_FILE)
     sync_records([{"name": NAME, "values": ["v1"]}], [memory("bind")], journal=path)
     before = open(path, encoding="utf-8").read()
     result = clean_journal(path, [memory("bind")], check_mode=True)
@@ -258,7 +257,7 @@ def test_clean_up_in_check_mode_changes_nothing(tmp_path):
 
 
 def test_clean_up_refuses_a_damaged_journal_before_any_change(tmp_path):
-    path = tmp_path / txt_journal.JOURNAL_NAME
+    path = tmp_path / JOURNAL_FILE
     path.write_text(json.dumps({"entries": "nope"}))
     with pytest.raises(RecordInputError, match="not a list"):
         clean_journal(str(path), [memory("bind")])

@@ -9,6 +9,7 @@ import json
 import pytest
 import requests
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.http import JsonApi
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import powerdns
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
     ProviderConfigError,
@@ -77,7 +78,7 @@ class FakeSession:
                 ]
             return FakeResponse(200, {"id": "example.com.", "name": "example.com.", "rrsets": rrsets})
         assert method == "PATCH"
-        for change in kwargs["json"]["rrsets"]:
+        for change in json.loads(kwargs["data"])["rrsets"]:
             if change["changetype"] == "DELETE":
                 self.rrsets.pop(change["name"], None)
             else:
@@ -100,47 +101,21 @@ class FakeSession:
         }
 
     def patches(self) -> list[list[dict]]:
-        return [kwargs["json"]["rrsets"] for method, _url, kwargs in self.requests if method == "PATCH"]
+        return [json.loads(kwargs["data"])["rrsets"] for method, _url, kwargs in self.requests if method == "PATCH"]
 
 
 @pytest.fixture
 def session(monkeypatch):
     fake = FakeSession()
-    monkeypatch.setattr(powerdns.PowerDnsProvider, "_session", lambda self: fake)
+    monkeypatch.setattr(JsonApi, "session", property(lambda self: fake))
     return fake
 
 
 @pytest.fixture
 def provider(session):
     built = build_provider(config())
-    built.sleep = lambda seconds: None
+    built.api.sleep = lambda seconds: None
     return built
-
-
-# ------------------------------------------------------------------ quoting
-
-
-@pytest.mark.parametrize(
-    ("value", "content"),
-    [
-        ("LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0", '"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"'),
-        ("with space", '"with space"'),
-        ('say "hi"', '"say \\"hi\\""'),
-        ("back\\slash", '"back\\\\slash"'),
-        ("café", '"caf\\195\\169"'),
-        ("tab\there", '"tab\\009here"'),
-    ],
-)
-def test_values_are_quoted_and_read_back(value, content):
-    assert powerdns.quote_txt(value) == content
-    assert powerdns.unquote_txt(content) == value
-
-
-def test_unquote_joins_strings_and_accepts_raw_utf8_and_bare_words():
-    assert powerdns.unquote_txt('"ab" "cd"') == "abcd"
-    assert powerdns.unquote_txt('"café"') == "café"
-    assert powerdns.unquote_txt("bare") == "bare"
-    assert powerdns.unquote_txt('"a\\;b"') == "a;b"
 
 
 # ------------------------------------------------------------------ merge
@@ -285,10 +260,10 @@ def test_sync_records_through_the_provider(session):
 
 def test_api_key_goes_in_the_header_only(monkeypatch):
     provider = build_provider(config(validate_certs="no"))
-    session = provider._session()
+    session = provider.api.session
     assert session.headers["X-API-Key"] == API_KEY
     assert session.verify is False
-    assert provider._session() is session
+    assert provider.api.session is session
 
 
 # ------------------------------------------------------------------ errors
@@ -335,7 +310,7 @@ def test_throttling_and_connection_errors_are_retried(provider, session):
         requests.exceptions.ConnectionError("connection reset"),
     ]
     slept = []
-    provider.sleep = slept.append
+    provider.api.sleep = slept.append
     assert provider.read_values("example.com", "_acme-challenge.example.com") == set()
     assert len(session.requests) == 3 and slept[0] >= 2
 

@@ -14,10 +14,7 @@ import pytest
 from ansible_collections.certfleet.acme.plugins.module_utils._common import retry
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle, retry_call
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import registry
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
-    ProviderConfigError,
-    dns_name_error,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import ProviderConfigError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import (
     RoutingError,
     build_provider,
@@ -146,14 +143,6 @@ def test_secret_values_also_masks_the_secret_without_whitespace():
 
 
 # ------------------------------------------------------------------ helpers
-def test_dns_name_error_allows_underscore_labels():
-    assert dns_name_error("_acme-challenge.www.example.com") is None
-    assert dns_name_error("internal") is None
-    assert dns_name_error("bad..name") is not None
-    assert dns_name_error("-x.example.com") is not None
-    assert dns_name_error(42) == "must be a string"
-
-
 def test_retry_call_backs_off_and_honours_retry_after(monkeypatch):
     calls, sleeps = [], []
 

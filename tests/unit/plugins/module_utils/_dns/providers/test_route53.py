@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from ansible_collections.certfleet.acme.plugins.module_utils._aws.session import RETRY_ATTEMPTS
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import registry, route53
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import registry
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
     ProviderConfigError,
     ProviderError,
@@ -19,9 +20,11 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.regi
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.route53 import (
     Route53Provider,
+    route53_name,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.route53_changes import (
     add_change,
     remove_change,
-    route53_name,
     split_changes,
     txt_quote,
     txt_strings,
@@ -463,7 +466,7 @@ def test_throttling_gives_up_after_the_attempts(clock):
     stub.failures["list_resource_record_sets"] = [throttling("ListResourceRecordSets") for _n in range(10)]
     with pytest.raises(ProviderError, match="ListResourceRecordSets: Throttling: Rate exceeded"):
         make(stub, clock).read_values("example.com", "_acme-challenge.example.com")
-    assert stub.count("list_resource_record_sets") == route53.RETRY_ATTEMPTS
+    assert stub.count("list_resource_record_sets") == RETRY_ATTEMPTS
 
 
 def test_aws_errors_name_provider_record_and_code_but_no_credentials(clock):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.certfleet.acme.plugins.module_utils._report import report as rep
+from ansible_collections.certfleet.acme.plugins.module_utils._report import notify as rep
+from ansible_collections.certfleet.acme.plugins.module_utils._report.rows import build_report
 
 FAKES = Path(__file__).resolve().parents[4] / "fakes"
 NOW = datetime.datetime(2025, 5, 1, tzinfo=datetime.timezone.utc)
@@ -31,9 +32,9 @@ def load_fake(name: str):
 
 @pytest.fixture
 def report():
-    return rep.build_report(
+    return build_report(
         [{"name": "lost"}, {"name": "kept"}],
-        {"kept": {"exists": True, "needs_renewal": False, "days_left": 60, "not_after": "2025-06-30T00:00:00Z"}},
+        expiry={"kept": {"exists": True, "needs_renewal": False, "days_left": 60, "not_after": "2025-06-30T00:00:00Z"}},
         failures=[{"name": "lost", "stage": "order", "error": "rejected"}],
         now=NOW,
         run={"host": "ops", "run_id": "r1"},

@@ -1,0 +1,74 @@
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+from ansible_collections.certfleet.acme.plugins.module_utils._run import input_checks
+
+PROVIDERS = [
+    {"name": "bind", "type": "rfc2136", "zones": ["example.test", "deep.sub.example2.test"], "key_secret": "s3cret"},
+]
+
+
+def test_good_input_has_no_errors():
+    certs = [
+        {"name": "www", "names": ["example.test", "www.example.test"]},
+        {"name": "wild", "names": ["example.test", "*.example.test"], "key_type": "rsa2048"},
+        {"name": "deep", "names": ["api.deep.sub.example2.test"]},
+    ]
+    assert input_checks.certificate_errors(certs, PROVIDERS) == []
+
+
+def test_name_in_no_zone_names_certificate_and_name():
+    errors = input_checks.certificate_errors([{"name": "x", "names": ["www.other.test"]}], PROVIDERS)
+    assert errors == [
+        "certificate 'x': field 'names' value 'www.other.test' lies in no zone of letsencrypt_dns_providers"
+    ]
+
+
+def test_subzone_of_unlisted_parent_is_not_covered():
+    errors = input_checks.certificate_errors([{"name": "x", "names": ["www.sub.example2.test"]}], PROVIDERS)
+    assert "'www.sub.example2.test' lies in no zone" in errors[0]
+
+
+def test_every_bad_certificate_is_reported_at_once():
+    certs = [
+        {"name": "wild", "names": ["www.*.example.test"]},
+        {"name": "label", "names": ["-x.example.test"]},
+        {"name": "fine", "names": ["fine.example.test"]},
+    ]
+    errors = input_checks.certificate_errors(certs, PROVIDERS)
+    assert len(errors) == 2
+    assert "certificate 'wild': field 'names' value 'www.*.example.test' has a wildcard" in errors[0]
+    assert "certificate 'label': field 'names' value '-x.example.test' has an invalid label" in errors[1]
+
+
+def test_duplicates_and_key_type():
+    certs = [
+        {"name": "a", "names": ["example.test", "EXAMPLE.test."], "key_type": "dsa"},
+        {"name": "a", "names": ["www.example.test"]},
+    ]
+    errors = input_checks.certificate_errors(certs, PROVIDERS)
+    assert any("field 'key_type' value 'dsa'" in error for error in errors)
+    assert any("is listed twice" in error for error in errors)
+    assert any("certificate 'a': field 'name' value 'a' is used by two certificates" in error for error in errors)
+
+
+def test_provider_errors_never_echo_secrets():
+    providers = [{"name": "bind", "type": "rfc2136", "zones": "example.test", "key_secret": "s3cret"}]
+    errors = input_checks.certificate_errors([{"name": "x", "names": ["www.example.test"]}], providers)
+    assert errors and all("s3cret" not in error for error in errors)
+    assert "provider 'bind': field 'zones'" in errors[0]
+
+
+def test_unsafe_certificate_name_is_refused():
+    errors = input_checks.certificate_errors([{"name": "../etc", "names": ["www.example.test"]}], PROVIDERS)
+    assert "field 'name' value '../etc'" in errors[0]
+
+
+def test_with_defaults_fills_key_type_and_drops_nulls():
+    certs = [{"name": "a", "names": ["x.example.test"], "key_type": None, "profile": None}, {"name": "b", "names": []}]
+    certs[1]["key_type"] = "rsa2048"
+    assert input_checks.with_defaults(certs, "ec384") == [
+        {"name": "a", "names": ["x.example.test"], "key_type": "ec384"},
+        {"name": "b", "names": [], "key_type": "rsa2048"},
+    ]

@@ -200,7 +200,6 @@ certificates:
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import (
-    ISSUED,
     finalize_all,
     planned_certificates,
 )
@@ -211,6 +210,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.module import
     session_or_fail,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import ISSUED
 
 
 def main():

@@ -34,7 +34,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import (
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.order_state import delete_saved_order
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import fetch_authorization, fetch_order
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import (
-    FAILED,
     GENERIC_TYPE,
     CertificateFailure,
     authorization_problem,
@@ -47,6 +46,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.batch impor
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import messages
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED, ISSUED
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Deadline, DeadlineExceeded
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
     certificate_info,
@@ -55,7 +55,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info imp
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import cert_dir, certificate_paths
 
-ISSUED = "issued"
 WOULD_FINALIZE = "would_finalize"
 
 

@@ -22,7 +22,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import
     acme_argument_spec,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import (
-    FAILED,
     exception_problem,
     problem_text,
 )
@@ -30,6 +29,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs import require
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import ACME
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import CRYPTOGRAPHY
+from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED
 
 
 def acme_module(options: dict) -> AnsibleModule:

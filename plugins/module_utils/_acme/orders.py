@@ -43,7 +43,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.order_state i
     saved_order_matches,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import (
-    FAILED,
     CertificateFailure,
     exception_problem,
     local_problem,
@@ -52,6 +51,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems impo
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec
 from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import run_batch
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_errors, messages
+from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED
 
 WOULD_ORDER = "would_order"
 

@@ -18,8 +18,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme i
 
 # RFC 7807: "about:blank" means no type-specific semantics beyond the detail.
 GENERIC_TYPE = "about:blank"
-#: The ``status`` of an order or certificate result that failed (it then carries ``error``).
-FAILED = "failed"
 
 
 class CertificateFailure(Exception):

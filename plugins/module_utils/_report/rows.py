@@ -18,12 +18,11 @@ import re
 from typing import Any
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, parse_iso, utc_now
+from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED, ISSUED
 
 REPORT_VERSION = 1
 
-ISSUED = "issued"
 RENEWED = "renewed"
-FAILED = "failed"
 SKIPPED = "skipped"
 WOULD_ISSUE = "would_issue"
 NOT_DEPLOYED = "not_deployed"

@@ -12,6 +12,7 @@ plugins/filter/stage_handoffs.py).
 from __future__ import annotations
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
+from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED
 
 ORDER_FIELDS = ("name", "names", "key_type", "profile")
 
@@ -106,7 +107,7 @@ def propagated_orders(orders, wait_result, published=None) -> list[dict]:
     invalid at the CA; leaving it pending lets the next run resume it.
     """
     blocked = _unpropagated_names(wait_result) | unpublished_names(published)
-    return [order for order in orders or [] if order.get("status") != "failed" and not _record_names(order) & blocked]
+    return [order for order in orders or [] if order.get("status") != FAILED and not _record_names(order) & blocked]
 
 
 def _propagation_error(order, wait_result) -> str:
@@ -161,7 +162,7 @@ def run_failures(orders, wait_result, finalized, published=None) -> list[dict]:
     publish_lines = record_errors(published)
     for order in orders or []:
         names = _record_names(order)
-        if order.get("status") == "failed":
+        if order.get("status") == FAILED:
             failures.append({"name": order["name"], "stage": "order", "error": order.get("error")})
         elif names & unpublished:
             errors = [line for item, line in zip(publish_errors, publish_lines) if normalize(item["name"]) in names]
@@ -171,6 +172,6 @@ def run_failures(orders, wait_result, finalized, published=None) -> list[dict]:
                 {"name": order["name"], "stage": "propagation", "error": _propagation_error(order, wait_result)}
             )
     for cert in (finalized or {}).get("certificates", []) or []:
-        if cert.get("status") == "failed":
+        if cert.get("status") == FAILED:
             failures.append({"name": cert["name"], "stage": "finalize", "error": cert.get("error")})
     return failures

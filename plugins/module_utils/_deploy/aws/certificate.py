@@ -23,8 +23,14 @@ from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info imp
     not_after,
     split_pem_chain,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import (
+    CERT,
+    CHAIN,
+    FULLCHAIN,
+    PEM_FILES,
+    PRIVKEY,
+)
 
-FILES = ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem")
 _PEM_KEY_LINE = re.compile(r"^[A-Za-z0-9+/=]{16,}$")
 
 
@@ -65,7 +71,7 @@ def _read_text(path: str) -> str:
 def load_certificate_files(cert_name: str, directory: str) -> CertificateFiles:
     """Read and check the four PEM files: present, parseable, and the key belongs to the certificate."""
     texts = {}
-    for filename in FILES:
+    for filename in PEM_FILES.values():
         path = os.path.join(directory, filename)
         try:
             texts[filename] = _read_text(path)
@@ -76,17 +82,17 @@ def load_certificate_files(cert_name: str, directory: str) -> CertificateFiles:
             raise DeployError(
                 "cannot read %s: %s" % (path, getattr(exc, "strerror", None) or type(exc).__name__)
             ) from None
-    leaf_blocks = split_pem_chain(texts["cert.pem"])
+    leaf_blocks = split_pem_chain(texts[CERT])
     if not leaf_blocks:
-        raise DeployError("%s holds no PEM certificate" % os.path.join(directory, "cert.pem"))
+        raise DeployError("%s holds no PEM certificate" % os.path.join(directory, CERT))
     try:
         cert = load_certificate(leaf_blocks[0])
-        for block in split_pem_chain(texts["chain.pem"]):
+        for block in split_pem_chain(texts[CHAIN]):
             load_certificate(block)
     except ValueError:
         raise DeployError("cert.pem or chain.pem in %r is not a valid PEM certificate" % directory) from None
     try:
-        key = serialization.load_pem_private_key(texts["privkey.pem"].encode("ascii"), password=None)
+        key = serialization.load_pem_private_key(texts[PRIVKEY].encode("ascii"), password=None)
     except (ValueError, TypeError):
         # Never the exception text: it is about the key's content.
         raise DeployError("privkey.pem in %r is not an unencrypted PEM private key" % directory) from None
@@ -97,12 +103,12 @@ def load_certificate_files(cert_name: str, directory: str) -> CertificateFiles:
         name=cert_name,
         directory=directory,
         cert=leaf_blocks[0],
-        chain="".join(split_pem_chain(texts["chain.pem"])),
-        fullchain=texts["fullchain.pem"],
+        chain="".join(split_pem_chain(texts[CHAIN])),
+        fullchain=texts[FULLCHAIN],
         serial=format(cert.serial_number, "x"),
         not_after=iso_utc(not_after(cert)),
         key_type=key_type_of(cert.public_key()),
-        privkey=texts["privkey.pem"],
+        privkey=texts[PRIVKEY],
     )
 
 

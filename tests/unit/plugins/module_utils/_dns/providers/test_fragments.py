@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -35,3 +36,26 @@ def test_dns_txt_record_uses_every_provider_fragment():
 
     extends = yaml.safe_load(dns_txt_record.DOCUMENTATION)["extends_documentation_fragment"]
     assert {"certfleet.acme.provider_%s" % kind for kind in PROVIDER_TYPES} <= set(extends)
+
+
+DOCS = Path(__file__).resolve().parents[6] / "docs" / "providers"
+# A row of an options table: its first cell lists one or more `option` names.
+_TABLE_ROW = re.compile(r"^\| *((?:`[a-z_]+`(?:, *)?)+) *\|")
+
+
+def table_options(page: Path) -> list[str]:
+    """The option names in the first column of every options table of a docs page (header rows excluded)."""
+    names = []
+    for line in page.read_text().splitlines():
+        match = _TABLE_ROW.match(line)
+        if match:
+            names.extend(re.findall(r"`([a-z_]+)`", match.group(1)))
+    return names
+
+
+@pytest.mark.parametrize("kind", sorted(PROVIDER_TYPES))
+def test_docs_page_table_lists_the_class_options(kind):
+    """A page with an options table names every option of the type and no other; pages without one defer to ansible-doc."""
+    names = table_options(DOCS / ("%s.md" % kind))
+    if names:
+        assert set(names) == set(PROVIDER_TYPES[kind].type_options())

@@ -31,7 +31,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "fakes"))  # every test imports the fakes by name (import acme_ari_fake)
 
-from moto_fixture import moto_server, route53_zones  # noqa: E402,F401  (fixtures, for every test module)
+# Fixtures, offered to every test module by being names of this conftest.
+from moto_fixture import moto_server, route53_zones  # noqa: E402,F401  # pylint: disable=unused-import
 from webservers import running  # noqa: E402
 
 RIG_PATH = REPO / "tests" / "rig" / "rig.py"

@@ -91,7 +91,13 @@ def run_renew(variables: dict, tmp_path, *extra: str, timeout: int = 600) -> Pla
     env = ansible_env()
     env["CERTFLEET_RESULTS_FILE"] = str(results_file)
     proc = subprocess.run(
-        playbook_command(vars_file, *extra), capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
+        playbook_command(vars_file, *extra),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
     )
     result = json.loads(results_file.read_text()) if results_file.exists() else {}
     return PlaybookRun(proc.returncode, result, proc.stdout, proc.stderr)
@@ -124,7 +130,13 @@ def run_adhoc(module: str, args: dict, *flags: str, timeout: int = 300) -> tuple
     env["CERTFLEET_RESULTS_FILE"] = results_file
     try:
         proc = subprocess.run(
-            adhoc_command(module, args, *flags), capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
+            adhoc_command(module, args, *flags),
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            cwd=REPO,
+            check=False,
         )
         with open(results_file, encoding="utf-8") as handle:
             result = json.load(handle)
@@ -159,7 +171,7 @@ def run_adhoc_tree(module: str, args: dict, *flags: str, env: dict | None = None
             ANSIBLE_NOCOLOR="1",
         )
         command = adhoc_command(module, args, "-e", "ansible_python_interpreter=%s" % sys.executable, *flags)
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
         output = proc.stdout + proc.stderr
         path = os.path.join(tree, "localhost")
         assert os.path.exists(path), output

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from ansible_collections.certfleet.acme.plugins.module_utils._deploy import entries as entries
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.entries import (
     deploy_entries_of,
     deploy_entry_errors,

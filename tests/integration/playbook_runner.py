@@ -84,21 +84,18 @@ def write_vars(variables: dict, tmp_path, name: str | None = None):
     return vars_file
 
 
+def _run(command: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """One ansible command from the repository root, its output captured; the caller reads the return code."""
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO, check=False)
+
+
 def run_renew(variables: dict, tmp_path, *extra: str, timeout: int = 600) -> PlaybookRun:
     """ansible-playbook renew.yml -i localhost, -c local -e @vars.yml [extra]."""
     vars_file = write_vars(variables, tmp_path)
     results_file = tmp_path / ("results-%s.json" % vars_file.stem)
     env = ansible_env()
     env["CERTFLEET_RESULTS_FILE"] = str(results_file)
-    proc = subprocess.run(
-        playbook_command(vars_file, *extra),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-        check=False,
-    )
+    proc = _run(playbook_command(vars_file, *extra), env, timeout)
     result = json.loads(results_file.read_text()) if results_file.exists() else {}
     return PlaybookRun(proc.returncode, result, proc.stdout, proc.stderr)
 
@@ -129,15 +126,7 @@ def run_adhoc(module: str, args: dict, *flags: str, timeout: int = 300) -> tuple
     os.close(fd)
     env["CERTFLEET_RESULTS_FILE"] = results_file
     try:
-        proc = subprocess.run(
-            adhoc_command(module, args, *flags),
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-            cwd=REPO,
-            check=False,
-        )
+        proc = _run(adhoc_command(module, args, *flags), env, timeout)
         with open(results_file, encoding="utf-8") as handle:
             result = json.load(handle)
     finally:
@@ -171,7 +160,7 @@ def run_adhoc_tree(module: str, args: dict, *flags: str, env: dict | None = None
             ANSIBLE_NOCOLOR="1",
         )
         command = adhoc_command(module, args, "-e", "ansible_python_interpreter=%s" % sys.executable, *flags)
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+        proc = _run(command, env, 300)
         output = proc.stdout + proc.stderr
         path = os.path.join(tree, "localhost")
         assert os.path.exists(path), output

@@ -163,9 +163,22 @@ EXAMPLES = r"""
     cert_dir: "{{ letsencrypt_dns_dir }}/www"
     region: eu-west-1
     secret_name: tls/www
-    aws_access_key_id: "{{ vault_aws_key_id }}"
-    aws_secret_access_key: "{{ vault_aws_secret }}"
+    access_key: "{{ vault_aws_key_id }}"
+    secret_key: "{{ vault_aws_secret }}"
   delegate_to: localhost
+
+- name: Connection options once for every AWS module of the play, as for amazon.aws's modules
+  module_defaults:
+    group/amazon.aws.aws:
+      region: eu-west-1
+      profile: certificates  # may assume a role (role_arn and source_profile in ~/.aws/config)
+  block:
+    - name: Re-import into ACM
+      certfleet.acme.aws_certificate_deploy:
+        type: aws_acm
+        cert_name: www
+        cert_dir: "{{ letsencrypt_dns_dir }}/www"
+      delegate_to: localhost
 """
 
 RETURN = r"""
@@ -264,9 +277,9 @@ def main():
             wait_timeout=dict(type="int", default=120),
         ),
         required_if=[("type", kind, (REQUIRED[kind],)) for kind in AWS_TYPES if kind in REQUIRED],
-        required_together=[("aws_access_key_id", "aws_secret_access_key")],
-        required_by={"aws_session_token": ("aws_access_key_id",)},
-        mutually_exclusive=[("aws_profile", "aws_access_key_id")],
+        required_together=[("access_key", "secret_key")],
+        required_by={"session_token": ("access_key",)},
+        mutually_exclusive=[("profile", "access_key")],
         supports_check_mode=True,
     )
     run_module(module)

@@ -158,7 +158,9 @@ options:
         type: str
         required: true
       headers:
-        description: Extra HTTP headers, for example C(Authorization). Their values are secrets.
+        description:
+          - Extra HTTP headers, for example C(Authorization). Their values are secrets.
+          - A header with an empty name is skipped (an AWX webhook credential without a header injects one).
         type: dict
         default: {}
       timeout:

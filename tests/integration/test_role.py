@@ -133,6 +133,29 @@ def test_account_key_is_private(issued):
     assert stat.S_IMODE(os.stat(account_key).st_mode) == 0o600
 
 
+def summary_of(run) -> dict:
+    """The job summary the role hands to AWX with set_stats (per_host: false, so under "_run")."""
+    return run.result["custom"]["_run"]["letsencrypt_dns_summary"]
+
+
+def test_job_summary_names_what_was_issued(issued):
+    summary = summary_of(issued["run"])
+    names = sorted(cert["name"] for cert in CERTIFICATES)
+    assert summary["ok"] is True and summary["check_mode"] is False
+    assert sorted(summary["issued"]) == names
+    assert summary["renewed"] == summary["failed"] == summary["not_deployed"] == summary["deployed"] == []
+    assert summary["expiring"] == [] and summary["errors"] == []
+    assert summary["counts"] == {
+        "issued": len(names),
+        "renewed": 0,
+        "failed": 0,
+        "not_deployed": 0,
+        "would_issue": 0,
+        "expiring": 0,
+        "deployed": 0,
+    }
+
+
 def test_second_run_changes_nothing(issued):
     assert_second_run_changes_nothing(issued)
 
@@ -219,6 +242,12 @@ def test_failing_provider_costs_only_its_certificates(rig, tmp_path):
     text = run.text()
     assert wrong_secret not in text and rig["tsig"]["key_secret"] not in text
     assert_no_challenge_values(rig, certificates)
+    # The job summary is handed over before the run fails.
+    summary = summary_of(run)
+    assert summary["ok"] is False
+    assert (summary["issued"], summary["failed"]) == (["kept"], ["lost"])
+    assert summary["counts"]["issued"] == summary["counts"]["failed"] == 1
+    assert wrong_secret not in json.dumps(run.result["custom"])
 
     # Once the provider is fixed, the next run issues what is missing and resumes its pending order.
     pending = json.loads((state / "lost" / "order.json").read_text())["order_url"]
@@ -226,3 +255,55 @@ def test_failing_provider_costs_only_its_certificates(rig, tmp_path):
     assert again.rc == 0, again.text()[-4000:]
     assert json.loads((state / "lost" / "cert.json").read_text())["order_url"] == pending
     assert_no_challenge_values(rig, certificates)
+
+
+def test_provider_from_an_awx_credential(rig, tmp_path):
+    # What the credential type extensions/awx/credential_types/dns_rfc2136.yml injects: strings only, zones as one
+    # string, unset inputs empty; the role adds it to letsencrypt_dns_providers (empty here).
+    provider = rig["provider"]
+    injected = {
+        "name": "awx-rfc2136",
+        "type": "rfc2136",
+        "zones": ", ".join(provider["zones"]),
+        "server": provider["server"],
+        "port": str(provider["port"]),
+        "key_name": provider["key_name"],
+        "key_secret": provider["key_secret"],
+        "key_algorithm": provider["key_algorithm"],
+        "timeout": "",
+    }
+    certificates = [{"name": "awx", "names": ["awx.example.test"]}]
+    variables = role_vars(
+        rig,
+        tmp_path / "state",
+        certificates,
+        letsencrypt_dns_providers=[],
+        letsencrypt_dns_credential_provider_rfc2136=injected,
+    )
+    run = run_renew(variables, tmp_path)
+    assert run.rc == 0, run.text()[-4000:]
+    assert (tmp_path / "state" / "awx" / "cert.pem").exists()
+    assert summary_of(run)["issued"] == ["awx"]
+    assert provider["key_secret"] not in run.text()
+
+
+def test_tag_report_takes_the_lock_and_reports_without_issuing(rig, tmp_path):
+    state = tmp_path / "state"
+    certificates = [{"name": "tagged", "names": ["tagged.example.test"]}]
+    run = run_renew(role_vars(rig, state, certificates), tmp_path, "--tags", "report")
+    assert run.rc == 0, run.text()[-4000:]
+    assert run.task_results("Lock the state directory against concurrent runs")
+    assert run.task_results("Release the state directory lock")
+    assert run.task_results("Write the run report and send the alerts")
+    assert not run.task_results("Create one ACME order per due certificate")
+    assert not (state / "tagged" / "cert.pem").exists() and not (state / ".lock").exists()
+    # The report still checks what is due: the due certificate is named as not issued.
+    summary = summary_of(run)
+    assert summary["issued"] == [] and summary["failed"] == ["tagged"] and summary["ok"] is False
+
+    # --skip-tags deploy issues, under the lock, and deploys nothing.
+    run = run_renew(role_vars(rig, state, certificates), tmp_path, "--skip-tags", "deploy")
+    assert run.rc == 0, run.text()[-4000:]
+    assert (state / "tagged" / "cert.pem").exists()
+    assert summary_of(run)["issued"] == ["tagged"]
+    assert not run.task_results("Deploy to the servers of this host, verified, rolled back on failure")

@@ -1,30 +1,18 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What an AWS failure means: its code, whether to try again, and words that are safe to show.
+"""What an AWS failure means: its code, and words that are safe to show.
 
 Route 53 and the AWS deploy targets meet the same botocore errors; one reading
-of them keeps the retry decision and the messages the same for both.
+of them keeps the messages the same for both. Which errors are tried again is
+botocore's decision (see session.py), not ours.
 """
 
 from __future__ import annotations
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.boto import HAS_BOTO3, ParamValidationError
 
-#: Error codes that mean "slow down / try again", never "this request is wrong".
-RETRYABLE_CODES = frozenset(
-    (
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "PriorRequestNotComplete",
-    )
-)
 #: Said after a missing-credentials error: the ways our modules and providers take credentials.
-CREDENTIALS_HINT = "set aws_access_key_id and aws_secret_access_key, or aws_profile, or the AWS_* variables"
+CREDENTIALS_HINT = "set access_key and secret_key, or profile, or the AWS_* variables"
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -34,11 +22,6 @@ def error_code(exc: BaseException) -> str | None:
         code = (response.get("Error") or {}).get("Code")
         return str(code) if code else None
     return None
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """Whether AWS asked us to slow down or to wait for a previous change."""
-    return error_code(exc) in RETRYABLE_CODES
 
 
 def describe_error(exc: BaseException, hide_parameters: bool = False) -> str:

@@ -16,6 +16,12 @@ hold only the certificate, the type and where it goes.
 from __future__ import annotations
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CERT_NAME
+from ansible_collections.certfleet.acme.plugins.module_utils._aws.options import (
+    CONNECTION_NAMES,
+    connection_settings,
+    names_of,
+    partner_name,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import (
     AWS_OPTIONS,
     AWS_SECRET_OPTIONS,
@@ -70,17 +76,41 @@ def _entry_errors(entry: dict, known) -> list[str]:
 
 
 def _credential_errors(entry: dict, problem) -> list[str]:
-    """The module's rules for credentials, checked here so they fail before issuance, not after it."""
-    key_id, secret = entry.get("aws_access_key_id"), entry.get("aws_secret_access_key")
-    errors = []
+    """The module's rules for credentials, checked here so they fail before issuance, not after it.
+
+    Each connection option may be given under amazon.aws's name or an alias
+    (our former names among them), but only under one of them per entry.
+    """
+    settings, conflicts = connection_settings(entry, unset=_unset)
+    errors = [problem(field, reason) for field, reason in conflicts]
+    key_id, secret = settings.get("access_key"), settings.get("secret_key")
     if _unset(key_id) != _unset(secret):
-        missing = "aws_secret_access_key" if _unset(secret) else "aws_access_key_id"
-        errors.append(problem(missing, "is missing: aws_access_key_id and aws_secret_access_key go together"))
-    if not _unset(entry.get("aws_session_token")) and _unset(key_id):
-        errors.append(problem("aws_session_token", "needs aws_access_key_id and aws_secret_access_key"))
-    if not _unset(entry.get("aws_profile")) and not _unset(key_id):
-        errors.append(problem("aws_profile", "cannot be combined with aws_access_key_id"))
+        given = _given_name(entry, "access_key" if _unset(secret) else "secret_key")
+        missing = partner_name(given)
+        errors.append(problem(missing, "is missing: %s and %s go together" % tuple(sorted((given, missing)))))
+    if not _unset(settings.get("session_token")) and _unset(key_id):
+        token = _given_name(entry, "session_token")
+        keys = (
+            ("access_key", "secret_key") if token == "session_token" else ("aws_access_key_id", "aws_secret_access_key")
+        )
+        errors.append(problem(token, "needs %s and %s" % keys))
+    if not _unset(settings.get("profile")) and not _unset(key_id):
+        given = _given_name(entry, "access_key")
+        errors.append(problem(_given_name(entry, "profile"), "cannot be combined with %s" % given))
     return errors
+
+
+def _given_name(entry: dict, option: str) -> str:
+    """The name ``option`` is given under in ``entry`` (the option's own name when it is not given)."""
+    return next((name for name in names_of(option) if not _unset(entry.get(name))), option)
+
+
+def deploy_connection(entry: dict) -> dict:
+    """An AWS entry with its connection options under amazon.aws's names, for the module's parameters."""
+    settings, _conflicts = connection_settings(entry, unset=_unset)
+    result = {key: value for key, value in entry.items() if key not in CONNECTION_NAMES}
+    result.update(settings)
+    return result
 
 
 def deploy_entry_errors(entries, certificates=None) -> list[str]:
@@ -117,8 +147,9 @@ def deploy_target(entry: dict) -> str:
         target = "listener %s" % entry.get("listener_arn")
     else:
         target = "secret %s" % entry.get("secret_name")
-    if entry.get("region"):
-        target += " in %s" % entry["region"]
+    region = connection_settings(entry, unset=_unset)[0].get("region")
+    if region:
+        target += " in %s" % region
     return target
 
 
@@ -136,4 +167,6 @@ def deploy_entries_of(entries, family: str) -> list[dict]:
     if family not in FAMILIES:
         raise ValueError("family must be one of %s, not %r" % (", ".join(FAMILIES), family))
     types = FAMILIES[family]
-    return [entry for entry in entries or [] if isinstance(entry, dict) and entry.get("type") in types]
+    chosen = [entry for entry in entries or [] if isinstance(entry, dict) and entry.get("type") in types]
+    # The AWS deploy task passes amazon.aws's option names: an entry may use any of their names.
+    return [deploy_connection(entry) for entry in chosen] if family == "aws" else chosen

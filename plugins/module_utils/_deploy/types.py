@@ -11,7 +11,7 @@ where boto3 may be missing.
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils._aws.options import CONNECTION_OPTIONS, SECRET_OPTIONS
+from ansible_collections.certfleet.acme.plugins.module_utils._aws.options import CONNECTION_NAMES, SECRET_OPTIONS
 
 #: Web-server types (cert_deploy, on the host that serves the certificate).
 SERVER_TYPES = ("nginx", "apache", "haproxy", "files")
@@ -52,8 +52,9 @@ AWS_TYPE_OPTIONS = {
     "secret_name": ("aws_secretsmanager",),
     "secret_kms_key_id": ("aws_secretsmanager",),
 }
-#: Options of the AWS types (aws_certificate_deploy), meaningless for a web-server entry.
-AWS_OPTIONS = CONNECTION_OPTIONS + (
+#: Options of the AWS types (aws_certificate_deploy), meaningless for a web-server entry; the connection
+#: options under each of their names (amazon.aws's, and the aliases that include our former names).
+AWS_OPTIONS = CONNECTION_NAMES + (
     "certificate_arn",
     "load_balancer_name",
     "listener_port",
@@ -66,7 +67,7 @@ AWS_OPTIONS = CONNECTION_OPTIONS + (
     "secret_kms_key_id",
     "wait_timeout",
 )
-#: Values never shown, in messages or loop items.
+#: Values never shown, in messages or loop items (under every name of a secret option).
 AWS_SECRET_OPTIONS = SECRET_OPTIONS
 #: How an aws_alb certificate is attached to its listener.
 ALB_ROLES = ("default", "sni")

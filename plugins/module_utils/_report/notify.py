@@ -113,7 +113,8 @@ def post_webhook(settings: dict, payload: dict) -> int:
     from ansible.module_utils.urls import open_url
 
     headers = {"Content-Type": "application/json"}
-    headers.update(settings.get("headers") or {})
+    # A header without a name is skipped: an AWX webhook credential whose header fields are empty injects {"": ""}.
+    headers.update((name, value) for name, value in (settings.get("headers") or {}).items() if str(name).strip())
     try:
         response = open_url(
             settings["url"],

@@ -14,7 +14,8 @@ name: record_results
 type: aggregate
 short_description: Write every task result of a run to a JSON file (tests only)
 description:
-  - Writes plays, tasks, per-host results and the final stats to the file named in E(CERTFLEET_RESULTS_FILE).
+  - Writes plays, tasks, per-host results, the final stats and the C(set_stats) data to the file named in
+    E(CERTFLEET_RESULTS_FILE).
 requirements:
   - enable in configuration
 """
@@ -67,4 +68,5 @@ class CallbackModule(CallbackBase):
         path = os.environ.get("CERTFLEET_RESULTS_FILE")
         if path:
             with open(path, "w", encoding="utf-8") as handle:
-                json.dump({"plays": self._plays, "stats": summary}, handle, default=str)
+                # custom: what set_stats handed over (AWX's job artifacts), "_run" for per_host: false.
+                json.dump({"plays": self._plays, "stats": summary, "custom": stats.custom}, handle, default=str)

@@ -11,8 +11,13 @@ provider then waits until Route 53 reports the change INSYNC, so that the
 propagation check that follows looks at something that can be there.
 
 Route 53 allows five API requests per second per account: all provider
-instances using the same credentials and endpoint share one throttle, and
-throttling answers are retried with backoff.
+instances using the same credentials and endpoint share one throttle that
+paces our requests; throttling answers are retried by botocore (the one retry
+layer, configured in _aws/session.py), not again here.
+
+The connection options are amazon.aws's names with their aliases (our former
+names among them), as for the AWS deploy module; an entry that gives one
+option under two names is refused.
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ import time
 from typing import Any
 
 from ansible_collections.certfleet.acme.plugins.module_utils._aws.errors import describe_error
-from ansible_collections.certfleet.acme.plugins.module_utils._aws.session import (
-    call_with_retries,
-    new_client,
-    new_session,
+from ansible_collections.certfleet.acme.plugins.module_utils._aws.options import (
+    CONNECTION_NAMES,
+    SECRET_OPTIONS,
+    connection_settings,
+    names_of,
+    partner_name,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._aws.session import AwsSession, AwsSetupError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.boto import (
     AWS_ERRORS,
     BOTO3_IMPORT_ERROR,
@@ -67,20 +75,14 @@ class Route53Provider(DnsProvider):
     """Hosted zones in Amazon Route 53."""
 
     TYPE = "route53"
-    SECRET_OPTIONS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+    SECRET_OPTIONS = SECRET_OPTIONS
     LIBRARY = "boto3"
 
     @classmethod
     def missing_library(cls) -> str | None:
         return None if HAS_BOTO3 else BOTO3_IMPORT_ERROR or "boto3 is not installed"
 
-    OPTIONAL_OPTIONS = (
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "aws_profile",
-        "region",
-        "endpoint_url",
+    OPTIONAL_OPTIONS = CONNECTION_NAMES + (
         "hosted_zone_id",
         "private_zone",
         "wait_insync",
@@ -93,24 +95,47 @@ class Route53Provider(DnsProvider):
     _throttles_lock = threading.Lock()
 
     def configure(self, config: dict) -> None:
-        self.access_key_id = self.option_str(config, "aws_access_key_id")
-        self._secret_access_key = self.option_str(config, "aws_secret_access_key")
-        self._session_token = self.option_str(config, "aws_session_token")
-        self.profile = self.option_str(config, "aws_profile")
-        if bool(self.access_key_id) != bool(self._secret_access_key):
-            missing = "aws_secret_access_key" if self.access_key_id else "aws_access_key_id"
-            other = "aws_access_key_id" if self.access_key_id else "aws_secret_access_key"
-            raise self.config_error(missing, "is required when %s is set" % other)
-        if self._session_token and not self.access_key_id:
-            raise self.config_error(
-                "aws_session_token", "needs aws_access_key_id and aws_secret_access_key (temporary credentials)"
+        settings, conflicts = connection_settings(config)
+        if conflicts:
+            field, reason = conflicts[0]
+            raise self.config_error(field, reason, config.get(field))
+        names = {option: self._given_name(config, option) for option in settings}
+        texts = {
+            option: self.option_str(config, names[option])
+            for option in ("access_key", "secret_key", "session_token", "profile", "region", "endpoint_url")
+            if option in settings
+        }
+        self.access_key_id = texts.get("access_key")
+        self.profile = texts.get("profile")
+        if bool(self.access_key_id) != bool(texts.get("secret_key")):
+            other = names.get("access_key") or names["secret_key"]
+            raise self.config_error(partner_name(other), "is required when %s is set" % other)
+        if texts.get("session_token") and not self.access_key_id:
+            token = names["session_token"]
+            keys = (
+                ("access_key", "secret_key")
+                if token == "session_token"
+                else ("aws_access_key_id", "aws_secret_access_key")
             )
+            raise self.config_error(token, "needs %s and %s (temporary credentials)" % keys)
         if self.profile and self.access_key_id:
-            raise self.config_error("aws_profile", "cannot be used together with aws_access_key_id", self.profile)
-        self.region = self.option_str(config, "region", "us-east-1")
-        self.endpoint_url = self.option_str(config, "endpoint_url")
+            raise self.config_error(
+                names["profile"], "cannot be used together with %s" % names["access_key"], self.profile
+            )
+        self.region = texts.get("region", "us-east-1")
+        self.endpoint_url = texts.get("endpoint_url")
         if self.endpoint_url and not re.match(r"^https?://[^/\s]+", self.endpoint_url):
-            raise self.config_error("endpoint_url", "must be an http:// or https:// URL", self.endpoint_url)
+            raise self.config_error(names["endpoint_url"], "must be an http:// or https:// URL", self.endpoint_url)
+        if "aws_ca_bundle" in settings:
+            self.option_str(config, "aws_ca_bundle")
+        if "validate_certs" in settings:
+            settings["validate_certs"] = self.option_bool(config, "validate_certs", True)
+        if "aws_config" in settings and not isinstance(settings["aws_config"], dict):
+            raise self.config_error(
+                "aws_config", "must be a dictionary of botocore Config settings", settings["aws_config"]
+            )
+        settings.update(texts)
+        self._session = AwsSession(settings, default_region="us-east-1")
         self.private_zone = self.option_bool(config, "private_zone", False)
         self.wait_insync = self.option_bool(config, "wait_insync", True)
         self.wait_timeout = self.option_number(config, "wait_timeout", 300, 1, 86400, integer=True)
@@ -130,6 +155,11 @@ class Route53Provider(DnsProvider):
             if key not in self._throttles:
                 self._throttles[key] = Throttle(REQUESTS_PER_SECOND)
             self._throttle = self._throttles[key]
+
+    @staticmethod
+    def _given_name(config: dict, option: str) -> str:
+        """The name ``option`` is given under in ``config`` (amazon.aws's name or one of its aliases)."""
+        return next(name for name in names_of(option) if config.get(name) is not None)
 
     def _zone_ids(self, mapping: Any) -> dict[str, str]:
         """Validate ``hosted_zone_id``: {zone: id} for zones whose lookup by name is to be skipped."""
@@ -160,26 +190,17 @@ class Route53Provider(DnsProvider):
                 if not HAS_BOTO3:
                     raise self.error(None, "the Python library boto3 is required for provider type route53")
                 try:
-                    session = new_session(
-                        self.region, self.access_key_id, self._secret_access_key, self._session_token, self.profile
-                    )
-                    self._client = new_client(session, "route53", self.endpoint_url)
-                except AWS_ERRORS as exc:
-                    raise self.error(None, "cannot set up the Route53 client: %s" % describe_error(exc)) from None
-                except ValueError as exc:
+                    self._client = self._session.client("route53")
+                except AwsSetupError as exc:
                     raise self.error(None, "cannot set up the Route53 client: %s" % exc) from None
         return self._client
 
     def _call(self, operation: str, record: str | None, **params) -> dict:
-        """One API call: throttled, retried while Route 53 says slow down, errors as ProviderError."""
+        """One API call: paced by the shared throttle, retried by botocore alone, errors as ProviderError."""
         method = getattr(self._get_client(), operation)
-
-        def attempt():
-            self._throttle.wait()
-            return method(**params)
-
+        self._throttle.wait()
         try:
-            return call_with_retries(attempt, sleep=self._sleep)
+            return method(**params)
         except AWS_ERRORS as exc:
             raise self.error(record, describe_error(exc)) from None
 

@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 from botocore.exceptions import ClientError, NoCredentialsError, ParamValidationError
+from botocore.retries import standard
 
 from ansible_collections.certfleet.acme.plugins.module_utils._aws.errors import (
     describe_error,
     error_code,
-    is_retryable,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._aws.session import RETRY_MODE, client_config
 
 
 def client_error(code, message="it went wrong", operation="DescribeSecret"):
@@ -20,15 +21,29 @@ def client_error(code, message="it went wrong", operation="DescribeSecret"):
 def test_codes_and_which_are_retried():
     assert error_code(client_error("Throttling")) == "Throttling" and error_code(ValueError("x")) is None
     assert error_code(ClientError({"Error": {}}, "Op")) is None
-    assert is_retryable(client_error("PriorRequestNotComplete")) and is_retryable(client_error("ThrottlingException"))
-    assert not is_retryable(client_error("AccessDenied")) and not is_retryable(ValueError("x"))
+    # Which codes are tried again is botocore's decision now: its standard mode retries every "slow down" code
+    # that our own retry loop used to retry, and not a refusal.
+    assert client_config().retries["mode"] == RETRY_MODE == "standard"
+    throttled = standard.ThrottledRetryableChecker()
+    for code in ("Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled"):
+        assert throttled.is_retryable(_context(code)), code
+    for code in ("RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded"):
+        assert throttled.is_retryable(_context(code)), code
+    assert throttled.is_retryable(_context("PriorRequestNotComplete"))
+    assert not throttled.is_retryable(_context("AccessDenied"))
+
+
+def _context(code):
+    return standard.RetryContext(
+        attempt_number=1, parsed_response={"Error": {"Code": code, "Message": "m"}}, http_response=None
+    )
 
 
 def test_descriptions_use_aws_words():
     assert describe_error(client_error("AccessDenied", "not allowed")) == "DescribeSecret: AccessDenied: not allowed"
     assert describe_error(ClientError({"Error": {}}, "Op")) == "Op: error: no message"
     missing = describe_error(NoCredentialsError())
-    assert missing.startswith("NoCredentialsError: ") and "aws_profile, or the AWS_* variables" in missing
+    assert missing.startswith("NoCredentialsError: ") and "or profile, or the AWS_* variables" in missing
 
 
 def test_parameter_values_are_hidden_when_they_may_hold_a_key():

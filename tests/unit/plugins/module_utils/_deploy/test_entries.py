@@ -229,3 +229,41 @@ def test_aws_failures_name_type_and_target_once():
 def test_skipped_or_missing_results_are_no_failures():
     assert deploy_failures({"skipped": True}) == []
     assert deploy_failures(None, "web1") == []
+
+
+def test_amazon_aws_names_are_accepted_and_two_names_of_one_option_are_refused():
+    good = [
+        {"cert": "www", "type": "aws_acm", "access_key": KEY_ID, "secret_key": SECRET, "aws_region": "eu-west-1"},
+        {"cert": "www", "type": "aws_acm", "profile": "ops", "aws_ca_bundle": "/ca.pem", "validate_certs": True},
+        {"cert": "www", "type": "aws_acm", "aws_config": {"retries": {"mode": "adaptive"}}},
+    ]
+    assert deploy_entry_errors(good, CERTS) == []
+    bad = [
+        {"cert": "www", "type": "aws_acm", "access_key": KEY_ID, "aws_access_key_id": KEY_ID, "secret_key": SECRET},
+        {"cert": "www", "type": "aws_acm", "profile": "ops", "access_key": KEY_ID, "aws_secret_key": SECRET},
+        {"cert": "www", "type": "nginx", "dest": "/x", "profile": "ops"},
+    ]
+    errors = deploy_entry_errors(bad, CERTS)
+    assert errors == [
+        "letsencrypt_dns_deploy entry (cert 'www', type 'aws_acm'): field 'aws_access_key_id' value (hidden) is "
+        "another name of access_key, which is also given as access_key: set only one of access_key, "
+        "aws_access_key_id, aws_access_key",
+        "letsencrypt_dns_deploy entry (cert 'www', type 'aws_acm'): field 'profile' value 'ops' cannot be "
+        "combined with access_key",
+        "letsencrypt_dns_deploy entry (cert 'www', type 'nginx'): field 'profile' value 'ops' is an AWS option, "
+        "not one of type nginx",
+    ]
+    assert KEY_ID not in json.dumps(errors) and SECRET not in json.dumps(errors)
+
+
+def test_aws_entries_reach_the_module_under_amazon_aws_names():
+    entries = [
+        {"cert": "www", "type": "aws_acm", "aws_access_key_id": KEY_ID, "aws_secret_access_key": SECRET},
+        {"cert": "www", "type": "aws_acm", "aws_profile": "ops", "region": "eu-west-1", "endpoint_url": ""},
+        {"cert": "www", "type": "nginx", "dest": "/x"},
+    ]
+    assert deploy_entries_of(entries, "aws") == [
+        {"cert": "www", "type": "aws_acm", "access_key": KEY_ID, "secret_key": SECRET},
+        {"cert": "www", "type": "aws_acm", "profile": "ops", "region": "eu-west-1"},
+    ]
+    assert deploy_items(entries[1:2])[0]["target"] == "certificate tagged certfleet:name=www in eu-west-1"

@@ -75,4 +75,5 @@ def test_the_aws_module_takes_the_connection_options_from_aws(monkeypatch):
     assert "certfleet.acme.aws" in aws_certificate_deploy.DOCUMENTATION
     module_options = yaml.safe_load(aws_certificate_deploy.DOCUMENTATION)["options"]
     assert not set(module_options) & set(CONNECTION_OPTIONS), "documented in the fragment, not again in the module"
-    assert set(types.AWS_OPTIONS) == set(spec) - {"type", "cert_name", "cert_dir"}
+    aliases = {alias for option in spec.values() for alias in option.get("aliases", ())}
+    assert set(types.AWS_OPTIONS) == (set(spec) | aliases) - {"type", "cert_name", "cert_dir"}

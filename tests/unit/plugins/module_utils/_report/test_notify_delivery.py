@@ -100,6 +100,15 @@ def test_webhook_posts_text_and_report_with_headers(report):
     assert request.body["report"]["certificates"][0]["certificate"] == "lost"
 
 
+def test_webhook_skips_a_header_without_a_name(report):
+    # What an AWX webhook credential with empty header fields injects.
+    with load_fake("webhook_sink").WebhookSink() as sink:
+        settings = {"url": sink.url, "headers": {"": ""}, "timeout": 5}
+        assert rep.post_webhook(settings, rep.webhook_payload(report)) == 200
+    [request] = sink.requests
+    assert request.headers["Content-Type"] == "application/json"
+
+
 def test_webhook_failure_names_only_scheme_and_host(report):
     with load_fake("webhook_sink").WebhookSink(status=500) as sink:
         settings = {"url": sink.url + "/s3cr3t-path", "headers": {}, "timeout": 5}

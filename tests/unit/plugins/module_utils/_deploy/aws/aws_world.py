@@ -69,7 +69,7 @@ class World:
 
     def session(self) -> AwsSession:
         clients = {name: Service(name, self) for name in SERVICES}
-        return AwsSession({}, clients=clients, sleep=lambda seconds: None)
+        return AwsSession({}, clients=clients)
 
     # ---- ACM
     def acm_list_certificates(self, **params):

@@ -1,13 +1,13 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Route 53 provider: TXT quoting, change batches, zone choice, throttling and waiting (stub client, no AWS)."""
+"""Route 53 provider: TXT quoting, change batches, zone choice, pacing, botocore's retries, waiting (stub client)."""
 
 from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
 
-from ansible_collections.certfleet.acme.plugins.module_utils._aws.session import RETRY_ATTEMPTS
+from ansible_collections.certfleet.acme.plugins.module_utils._aws.session import MAX_ATTEMPTS
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers import registry
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
@@ -449,24 +449,21 @@ def test_wait_is_bounded_by_wait_timeout(clock):
 
 
 # ------------------------------------------------------- throttling and errors
-def test_throttling_is_retried_with_backoff(clock):
-    stub = StubRoute53()
-    stub.failures["change_resource_record_sets"] = [throttling(), throttling(code="PriorRequestNotComplete")]
-    stub.failures["list_resource_record_sets"] = [throttling("ListResourceRecordSets")]
-    provider = make(stub, clock)
-    provider.add_values("example.com", {"_acme-challenge.example.com": ["a"]}, 60)
-    assert stub.count("change_resource_record_sets") == 3
-    assert stub.count("list_resource_record_sets") == 2
-    assert len(clock.slept) == 3
-    assert provider.read_values("example.com", "_acme-challenge.example.com") == {"a"}
+def test_throttling_is_retried_by_botocore_with_backoff(monkeypatch):
+    """The client retries throttling (botocore's standard mode, MAX_ATTEMPTS in all), configured once."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    client = build_provider(aws())._get_client()
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
+    adaptive = build_provider(aws(name="a", aws_config={"retries": {"mode": "adaptive"}}))._get_client()
+    assert adaptive.meta.config.retries == {"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS}
 
 
-def test_throttling_gives_up_after_the_attempts(clock):
+def test_throttling_that_botocore_gave_up_on_is_not_retried_again(clock):
     stub = StubRoute53()
     stub.failures["list_resource_record_sets"] = [throttling("ListResourceRecordSets") for _n in range(10)]
     with pytest.raises(ProviderError, match="ListResourceRecordSets: Throttling: Rate exceeded"):
         make(stub, clock).read_values("example.com", "_acme-challenge.example.com")
-    assert stub.count("list_resource_record_sets") == RETRY_ATTEMPTS
+    assert stub.count("list_resource_record_sets") == 1 and clock.slept == []
 
 
 def test_aws_errors_name_provider_record_and_code_but_no_credentials(clock):
@@ -513,6 +510,24 @@ def test_defaults_and_options():
     assert chain.profile == "dns" and chain.access_key_id is None
 
 
+def test_amazon_aws_names_work_as_the_former_ones():
+    config = {"name": "aws", "type": "route53", "zones": ["example.com"], "access_key": KEY_ID}
+    provider = build_provider(dict(config, secret_key=SECRET_KEY, aws_region="eu-west-1", validate_certs=False))
+    assert (provider.access_key_id, provider.region) == (KEY_ID, "eu-west-1")
+    assert provider._session._secret_access_key == SECRET_KEY and provider._session.verify is False
+    profile = build_provider({"name": "p", "type": "route53", "zones": ["example.com"], "profile": "dns"})
+    assert profile.profile == "dns"
+    with pytest.raises(ProviderConfigError) as info:
+        build_provider(dict(config, secret_key=SECRET_KEY, profile="dns"))
+    assert (info.value.field, info.value.reason) == ("profile", "cannot be used together with access_key")
+    with pytest.raises(ProviderConfigError) as info:
+        build_provider(dict(config, aws_access_key_id=KEY_ID, secret_key=SECRET_KEY))
+    assert info.value.field == "aws_access_key_id" and "set only one of access_key, aws_access_key_id" in str(
+        info.value
+    )
+    assert KEY_ID not in str(info.value)
+
+
 @pytest.mark.parametrize(
     "extra, field",
     [
@@ -527,7 +542,12 @@ def test_defaults_and_options():
         ({"hosted_zone_id": {"example.net": "Z123"}}, "hosted_zone_id"),
         ({"hosted_zone_id": {"example.com": "not an id!"}}, "hosted_zone_id"),
         ({"region": ""}, "region"),
-        ({"aws_region": "us-east-1"}, "aws_region"),
+        ({"aws_default_region": "us-east-1"}, "aws_default_region"),
+        ({"aws_access_key_id": None, "aws_secret_access_key": None, "access_key": KEY_ID}, "secret_key"),
+        ({"aws_secret_key": SECRET_KEY}, "aws_secret_key"),
+        ({"region": "us-east-1", "aws_region": "eu-west-1"}, "aws_region"),
+        ({"validate_certs": "maybe"}, "validate_certs"),
+        ({"aws_config": "adaptive"}, "aws_config"),
     ],
 )
 def test_bad_options_name_the_field(extra, field):

@@ -19,11 +19,12 @@ export PYTHONPATH := $(COLL_PATH)
 export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help deps venv collection demo test sanity lint unit integration molecule bench format clean
+.PHONY: help deps venv collection demo test sanity lint unit ee integration molecule bench format clean
 
 help:
 	@echo "make demo   issue certificates on a local Pebble + BIND9 rig and show them"
-	@echo "make test   every check: sanity, lint, unit, integration, molecule"
+	@echo "make test   every check: sanity, lint, unit, ee, integration, molecule"
+	@echo "make ee     the execution environment's build context (.build/ee/context), checked"
 	@echo "make bench  the fleet benchmark (not part of make test)"
 
 deps:
@@ -48,7 +49,7 @@ demo: deps collection
 	@bash scripts/demo.sh
 
 test: deps collection
-	@$(MAKE) --no-print-directory sanity lint unit integration molecule
+	@$(MAKE) --no-print-directory sanity lint unit ee integration molecule
 	@echo "make test: all checks passed"
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name>; it is
@@ -64,6 +65,15 @@ lint: collection
 
 unit: collection
 	pytest -q tests/unit $(PYTEST_ARGS)
+
+# The execution environment's build context from the collection tarball; no container engine is needed for it.
+# Build the image from it with `podman build -f Containerfile -t <tag> .build/ee/context`.
+EE_DIR := $(BUILD)/ee
+ee: venv
+	@rm -rf $(EE_DIR)
+	ansible-galaxy collection build --force --output-path $(EE_DIR)
+	ansible-builder create -f execution-environment.yml -c $(EE_DIR)/context --output-filename Containerfile
+	$(VENV)/bin/python scripts/check_ee_context.py execution-environment.yml $(EE_DIR)/context
 
 integration: collection
 	@# Two workers, each with its own rig (slot): much of a test is waiting on DNS and ACME.

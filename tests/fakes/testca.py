@@ -5,8 +5,13 @@
 The fakes need a listener certificate that the client trusts, the fake CA
 issues certificates, and tests write "earlier" certificates; all of them are
 the same x509 builder calls with different names, lifetimes and extensions.
-An extension is added only when asked for, so each caller keeps exactly the
-certificate it had. Loaded as a sibling module, like serving.py.
+A CA carries what RFC 5280 asks of one unless told otherwise (basicConstraints
+critical CA:TRUE, keyUsage keyCertSign and cRLSign, subjectKeyIdentifier):
+Python 3.13 verifies strictly by default and refuses a CA certificate without
+them ("CA cert does not include key usage extension"). The listener leaves
+carry an authorityKeyIdentifier and a subjectAltName for the same reason.
+Other leaf extensions are added only when asked for. Loaded as a sibling
+module, like serving.py.
 """
 
 from __future__ import annotations
@@ -39,13 +44,19 @@ def make_ca(
     not_before,
     not_after,
     key=None,
-    ski: bool = False,
+    ski: bool = True,
     path_length: int | None = 0,
     extensions: tuple = (),
+    usage: bool = True,
 ):
-    """A self-signed CA: ``(key, certificate)``; ``extensions`` are ``(extension, critical)`` pairs, ``ski``
-    adds a SubjectKeyIdentifier after them."""
+    """A self-signed CA: ``(key, certificate)``; ``extensions`` are ``(extension, critical)`` pairs.
+
+    ``usage`` adds the critical keyUsage of a CA (unless ``extensions`` has one) and ``ski`` a
+    SubjectKeyIdentifier after them; a test turns them off to get a CA that strict verification refuses.
+    """
     key = key or ec.generate_private_key(ec.SECP256R1())
+    if usage and not any(isinstance(extension, x509.KeyUsage) for extension, _critical in extensions):
+        extensions = (key_usage(cert_sign=True),) + tuple(extensions)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -129,7 +140,7 @@ def write_listener_tls(directory: str, host: str, ca_subject: x509.Name) -> tupl
     """A CA and a listener certificate for localhost and ``host`` in ``directory``: (ca.pem, listener.pem, .key)."""
     os.makedirs(directory, exist_ok=True)
     start = now()
-    ca_key, ca_cert = make_ca(ca_subject, start - DAY, start + 30 * DAY, ski=True)
+    ca_key, ca_cert = make_ca(ca_subject, start - DAY, start + 30 * DAY)
     key = ec.generate_private_key(ec.SECP256R1())
     ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)

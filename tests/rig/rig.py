@@ -215,6 +215,16 @@ def _pebble_info(state: Path, acme_directory: str, ca_bundle: Path, address: str
     }
 
 
+def _strict_ca(cert) -> bool:
+    """Whether a kept CA has the keyUsage and subjectKeyIdentifier that Python 3.13's strict verification wants."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    except x509.ExtensionNotFound:
+        return False
+    return usage.key_cert_sign
+
+
 def _listener_tls(state: Path, pebble_ip: str) -> tuple[Path, Path, Path]:
     """Make (or keep) a CA and a leaf for localhost and the Pebble address.
 
@@ -228,13 +238,17 @@ def _listener_tls(state: Path, pebble_ip: str) -> tuple[Path, Path, Path]:
         leaf = x509.load_pem_x509_certificate(cert_path.read_bytes())
         san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         now = datetime.datetime.now(datetime.timezone.utc)
-        if wanted_ips <= set(san.get_values_for_type(x509.IPAddress)) and leaf.not_valid_after_utc > now:
+        if (
+            wanted_ips <= set(san.get_values_for_type(x509.IPAddress))
+            and leaf.not_valid_after_utc > now
+            and _strict_ca(x509.load_pem_x509_certificate(ca_path.read_bytes()))
+        ):
             return ca_path, cert_path, key_path
 
     now = datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650)
     ca_name = _name("certfleet rig listener CA")
-    ca_key, ca_cert = make_ca(ca_name, start, end, ski=True, extensions=(key_usage(cert_sign=True),))
+    ca_key, ca_cert = make_ca(ca_name, start, end)  # with the RFC 5280 CA extensions strict verification wants
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
 
     leaf_key = ec.generate_private_key(ec.SECP256R1())

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import RateLimited
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_lib, jose, messages
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import parse_retry_after
+from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import TlsVerifyError, tls_error_hint
 
 _NetworkBase = acme_lib.ClientNetwork if HAS_ACME else object
 
@@ -38,6 +39,16 @@ RATE_LIMIT_RETRIES = 3
 
 JOSE_CONTENT_TYPE = "application/jose+json"
 PEM_CHAIN_CONTENT_TYPE = "application/pem-certificate-chain"
+
+#: The option (and role variable) that gives the CA certificate of a private ACME server.
+CA_BUNDLE_OPTION = "acme_ca_bundle (role: letsencrypt_dns_acme_ca_bundle)"
+
+
+def ca_bundle_option(ca_bundle: str | None) -> str:
+    """What a TLS failure names to fix it: the option, and the bundle in use when one is set."""
+    if ca_bundle:
+        return "%s, now %s" % (CA_BUNDLE_OPTION, ca_bundle)
+    return CA_BUNDLE_OPTION
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,17 @@ class RetryingNetwork(_NetworkBase):
     """
 
     rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT
+    ca_bundle: str | None = None
+
+    def _send_request(self, method, url, *args, **kwargs):
+        """Every request; a certificate the client does not trust becomes :class:`TlsVerifyError` saying the fix."""
+        try:
+            return super()._send_request(method, url, *args, **kwargs)
+        except Exception as exc:
+            hint = tls_error_hint(url, exc, ca_bundle_option(self.ca_bundle))
+            if hint is None:
+                raise
+            raise TlsVerifyError(hint) from exc
 
     @classmethod
     def _check_response(cls, response, content_type=None):
@@ -177,6 +199,7 @@ def make_network(settings: AcmeSettings, key=None, account_url: str | None = Non
         timeout=settings.request_timeout,
     )
     network.rate_limit_wait = settings.rate_limit_wait
+    network.ca_bundle = settings.ca_bundle
     if account_url:
         network.account = account_resource(account_url)
     return network

@@ -15,6 +15,7 @@ import datetime
 import math
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_errors, messages
+from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import TlsVerifyError
 
 # RFC 7807: "about:blank" means no type-specific semantics beyond the detail.
 GENERIC_TYPE = "about:blank"
@@ -106,6 +107,8 @@ def exception_problem(exc: BaseException) -> dict:
     """Any exception met while working on one certificate, as a problem document."""
     if isinstance(exc, (CertificateFailure, RateLimited)):
         return exc.problem
+    if isinstance(exc, TlsVerifyError):
+        return local_problem(str(exc))
     if HAS_ACME and isinstance(exc, messages.Error):
         return problem_dict(exc)
     if HAS_ACME and isinstance(exc, acme_errors.TimeoutError):

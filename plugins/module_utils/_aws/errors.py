@@ -10,9 +10,13 @@ botocore's decision (see session.py), not ours.
 from __future__ import annotations
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.boto import HAS_BOTO3, ParamValidationError
+from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import tls_error_hint
 
 #: Said after a missing-credentials error: the ways our modules and providers take credentials.
 CREDENTIALS_HINT = "set access_key and secret_key, or profile, or the AWS_* variables"
+
+#: Said after a failed certificate verification of an AWS endpoint (botocore also reads AWS_CA_BUNDLE).
+CA_BUNDLE_OPTION = "aws_ca_bundle (or the AWS_CA_BUNDLE environment variable)"
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -32,6 +36,9 @@ def describe_error(exc: BaseException, hide_parameters: bool = False) -> str:
     """
     if hide_parameters and HAS_BOTO3 and isinstance(exc, ParamValidationError):
         return "invalid request parameters (details not shown: they may hold the private key)"
+    hint = tls_error_hint(None, exc, CA_BUNDLE_OPTION)
+    if hint:
+        return hint
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         details = response.get("Error") or {}

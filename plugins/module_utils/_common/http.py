@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import HAS_REQUESTS, load_requests
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import parse_retry_after, retry_call
+from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import tls_error_hint
 
 USER_AGENT = "certfleet.acme-dns (+https://github.com/certfleet/acme)"
 
@@ -31,6 +32,9 @@ RETRY_STATUSES = (429, 503)
 
 #: How much of a non-JSON error body goes into a message (HTML error pages are long).
 MAX_TEXT_IN_MESSAGE = 200
+
+#: How a caller without a CA-bundle option of its own gets a private CA trusted: requests reads this variable.
+REQUESTS_CA_BUNDLE_OPTION = "the REQUESTS_CA_BUNDLE environment variable (a PEM file) where the module runs"
 
 MISSING_REQUESTS = "needs the Python library 'requests' on the controller (pip install requests)"
 
@@ -108,7 +112,8 @@ class JsonApi:
     429 when the answer carries a retry hint; without one they are real
     errors. ``retry_transport(method, error)`` says which transport failures
     are sent again. ``convert(error)`` turns the final :class:`HttpError`
-    into the caller's exception.
+    into the caller's exception. ``tls_option`` completes "give the CA
+    certificate with ..." in the message of a failed certificate verification.
     """
 
     def __init__(
@@ -128,6 +133,7 @@ class JsonApi:
         headers: dict | None = None,
         verify: bool = True,
         allow_redirects: bool = False,
+        tls_option: str = REQUESTS_CA_BUNDLE_OPTION,
     ):
         self.timeout = timeout
         self.error_text = error_text
@@ -144,6 +150,7 @@ class JsonApi:
         self.verify = verify
         # No redirects by default: a redirect to another host would carry the credentials there.
         self.allow_redirects = allow_redirects
+        self.tls_option = tls_option
         self._session = session
         self._local = threading.local()
 
@@ -201,7 +208,8 @@ class JsonApi:
         except requests.RequestException as exc:
             timeout = isinstance(exc, requests.Timeout)
             reason = "no answer within %ss" % self.timeout if timeout else type(exc).__name__
-            message = self.scrub("%s: %s (%s)" % (target, reason, _short(exc)))
+            hint = tls_error_hint(url, exc, self.tls_option)
+            message = self.scrub(hint or "%s: %s (%s)" % (target, reason, _short(exc)))
             raise TransportError(
                 message, context, exc, timeout, isinstance(exc, requests.exceptions.SSLError)
             ) from None

@@ -27,8 +27,12 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.encoding im
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import load_requests
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import parse_retry_after as parse_hint
+from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import tls_error_hint
 
 USER_AGENT = "certfleet.acme (ARI)"
+
+#: The option (and role variable) that gives the CA certificate of a private ACME server; ARI uses it too.
+CA_BUNDLE_OPTION = "acme_ca_bundle (role: letsencrypt_dns_acme_ca_bundle)"
 
 #: Poll interval when the CA sends no Retry-After (RFC 9773 section 4.3 and
 #: Let's Encrypt's guidance: about every six hours).
@@ -186,7 +190,8 @@ def _get_json(url: str, verify, timeout: float, session=None):
     try:
         response = session.get(url, timeout=timeout, verify=verify, headers={"Accept": "application/json"})
     except load_requests().RequestException as exc:
-        raise AriError("GET %s failed: %s" % (url, exc)) from exc
+        hint = tls_error_hint(url, exc, CA_BUNDLE_OPTION)
+        raise AriError(hint or "GET %s failed: %s" % (url, exc)) from exc
     if response.status_code != 200:
         detail = (response.text or "").strip().replace("\n", " ")[:200]
         raise AriError("GET %s answered HTTP %s %s" % (url, response.status_code, detail))

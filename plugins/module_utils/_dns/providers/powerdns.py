@@ -30,6 +30,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.http import (
     MISSING_REQUESTS,
+    REQUESTS_CA_BUNDLE_OPTION,
     ApiResponse,
     BadAnswerError,
     HttpError,
@@ -39,6 +40,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.http import
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import HAS_REQUESTS
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
+from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import tls_error_hint
 from ansible_collections.certfleet.acme.plugins.module_utils._dns import txt
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
 
@@ -49,6 +51,8 @@ DEFAULT_TIMEOUT = 30
 # it again is safe even when the first one did land.
 RETRY_STATUS = (429, 500, 502, 503, 504)
 ATTEMPTS = 3
+#: PowerDNS has no CA-bundle option: requests' variable gives the CA, validate_certs: false skips the check.
+TLS_OPTION = REQUESTS_CA_BUNDLE_OPTION + ", or skip the check with validate_certs: false"
 MAX_DETAIL = 300
 
 _SERVER_ID = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -253,7 +257,10 @@ class PowerDnsProvider(DnsProvider):
         what, zone, names = exc.context
         where = "PowerDNS at %s" % self.api_url
         if isinstance(exc, TransportError):
-            if exc.tls:
+            hint = tls_error_hint(None, exc.cause, TLS_OPTION) if exc.tls else None
+            if hint:
+                message = self.scrub("%s: %s" % (what, hint))
+            elif exc.tls:
                 message = "%s: TLS with %s failed: %s (validate_certs: false skips the check)" % (
                     what,
                     self.api_url,

@@ -287,10 +287,9 @@ def test_ari_fetch_names_url_reason_and_option(untrusted):
 def test_aws_error_names_url_reason_and_aws_ca_bundle(untrusted):
     botocore_exceptions = pytest.importorskip("botocore.exceptions")
     urllib3_exceptions = pytest.importorskip("urllib3.exceptions")
-    try:
+    with pytest.raises(ssl.SSLCertVerificationError) as refused:
         handshake(ssl.create_default_context(), untrusted.port, host="127.0.0.1")
-    except ssl.SSLCertVerificationError as refused:
-        inner = urllib3_exceptions.SSLError(refused)
+    inner = urllib3_exceptions.SSLError(refused.value)
     endpoint = untrusted.url + "/2013-04-01/hostedzone?maxitems=1"
     error = botocore_exceptions.SSLError(endpoint_url=endpoint, error=inner)
     assert describe_error(error) == (

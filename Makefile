@@ -4,13 +4,23 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV        ?= $(CURDIR)/.venv
-PYTHON      ?= python3
 BUILD       := $(CURDIR)/.build
+# The supported ansible-core releases and the controller Python each one is tested with. The newest is .venv,
+# where everything runs; each older one has its own venv under .build for sanity, the unit tests and a short
+# role run on the rig (make matrix).
+CORES       := 2.19 2.20 2.21
+MAIN_CORE   := 2.21
+PY_2.19     := 3.11
+PY_2.20     := 3.12
+PY_2.21     := 3.13
+OLDER_CORES := $(filter-out $(MAIN_CORE),$(CORES))
+venv_of      = $(if $(filter $(MAIN_CORE),$(1)),$(VENV),$(BUILD)/venv-$(1))
+next_minor   = $(word 2,$(subst ., ,$(1)))
 COLL_PATH   := $(BUILD)/collections
 COLL_LINK   := $(COLL_PATH)/ansible_collections/certfleet/acme
 # Outside the checkout: ansible-test would otherwise list files through the
-# enclosing git repository, which ignores .build.
-SANITY_ROOT := $(or $(TMPDIR),/tmp)/certfleet-sanity-$(shell echo "$(CURDIR)" | md5sum | cut -c1-8)/ansible_collections/certfleet/acme
+# enclosing git repository, which ignores .build. One copy per ansible-core release, so they run side by side.
+SANITY_BASE := $(or $(TMPDIR),/tmp)/certfleet-sanity-$(shell echo "$(CURDIR)" | md5sum | cut -c1-8)
 PYTEST_ARGS ?=
 
 export PATH := $(VENV)/bin:$(PATH)
@@ -19,25 +29,28 @@ export PYTHONPATH := $(COLL_PATH)
 export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help deps venv collection demo test sanity lint unit ee integration molecule bench format clean
+.PHONY: help deps venv venvs collection demo test checks sanity lint unit ee integration molecule matrix bench format clean
+.PHONY: $(addprefix sanity-,$(CORES)) $(addprefix unit-,$(CORES)) $(addprefix matrix-,$(OLDER_CORES))
 
 help:
 	@echo "make demo   issue certificates on a local Pebble + BIND9 rig and show them"
-	@echo "make test   every check: sanity, lint, unit, ee, integration, molecule"
+	@echo "make test   every check: sanity and unit on ansible-core $(CORES), lint, ee, integration, molecule,"
+	@echo "            and a short role run on $(OLDER_CORES)"
 	@echo "make ee     the execution environment's build context (.build/ee/context), checked"
 	@echo "make bench  the fleet benchmark (not part of make test)"
 
 deps:
 	@bash scripts/install-system-deps.sh
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	@# This machine's pip configuration names mirrors that may be absent; their warnings are noise.
-	set -o pipefail; $(VENV)/bin/python -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored: it is neither" || true; }
-	set -o pipefail; $(VENV)/bin/python -m pip install -q -r requirements-dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
-	@touch $@
+# Each venv is made by its Python from $(pyenv root)/versions (or PATH); scripts/find_python.sh names a missing one.
+$(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt scripts/make_venv.sh
+	@bash scripts/make_venv.sh $(VENV) $(PY_$(MAIN_CORE)) requirements-dev.txt
+
+$(BUILD)/venv-%/.installed: requirements.txt requirements-test.txt scripts/make_venv.sh
+	@bash scripts/make_venv.sh $(BUILD)/venv-$* $(PY_$*) requirements-test.txt "ansible-core>=$*,<2.$(shell echo $$(( $(call next_minor,$*) + 1 )))"
 
 venv: $(VENV)/.installed
+venvs: venv $(foreach core,$(OLDER_CORES),$(BUILD)/venv-$(core)/.installed)
 
 # Ansible finds the collection through a link under .build, so the working
 # tree is what runs, without building and installing a tarball.
@@ -48,23 +61,36 @@ collection: venv
 demo: deps collection
 	@bash scripts/demo.sh
 
-test: deps collection
-	@$(MAKE) --no-print-directory sanity lint unit ee integration molecule
+# Two at a time where they do not share a rig: the sanity runs, the unit tests, lint and the EE context first;
+# then the integration tests (two workers), molecule and the role runs on the older releases.
+test: deps collection venvs
+	@$(MAKE) --no-print-directory -j2 --output-sync=target checks
+	@$(MAKE) --no-print-directory integration molecule
+	@$(MAKE) --no-print-directory -j2 --output-sync=target matrix
 	@echo "make test: all checks passed"
+
+checks: $(addprefix sanity-,$(CORES)) $(addprefix unit-,$(CORES)) lint ee
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name>; it is
 # given a copy of the tracked and new files so .venv and .build stay out.
-sanity: collection
-	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
-	@git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' | tar -cf - -T - | tar -xf - -C $(SANITY_ROOT)
-	@$(VENV)/bin/python scripts/provide_get_pip.py
-	cd $(SANITY_ROOT) && ansible-test sanity --venv --python 3.11 --color no --truncate 0
+sanity: $(addprefix sanity-,$(CORES))
+
+$(addprefix sanity-,$(CORES)): sanity-%: collection venvs
+	@root=$(SANITY_BASE)-$*/ansible_collections/certfleet/acme; rm -rf $$root && mkdir -p $$root && \
+	  git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' \
+	    | tar -cf - -T - | tar -xf - -C $$root && \
+	  $(call venv_of,$*)/bin/python scripts/provide_get_pip.py && \
+	  echo "ansible-test sanity: ansible-core $*, Python $(PY_$*)" && \
+	  cd $$root && PATH=$(call venv_of,$*)/bin:$$PATH ansible-test sanity --venv --python $(PY_$*) --color no --truncate 0
 
 lint: collection
 	ansible-lint --offline --profile production
 
-unit: collection
-	pytest -q tests/unit $(PYTEST_ARGS)
+unit: $(addprefix unit-,$(CORES))
+
+$(addprefix unit-,$(CORES)): unit-%: collection venvs
+	@echo "unit tests: ansible-core $*, Python $(PY_$*)"
+	$(call venv_of,$*)/bin/python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 # The execution environment's build context from the collection tarball; no container engine is needed for it.
 # Build the image from it with `podman build -f Containerfile -t <tag> .build/ee/context`.
@@ -76,13 +102,21 @@ ee: venv
 	$(VENV)/bin/python scripts/check_ee_context.py execution-environment.yml $(EE_DIR)/context
 
 integration: collection
-	@# Two workers, each with its own rig (slot): much of a test is waiting on DNS and ACME.
-	pytest -q -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)
+	@# Two workers, each with its own rig (slot): much of a test is waiting on DNS and ACME. test_role_matrix.py
+	@# is the short run for the older releases (make matrix); test_role.py covers it here.
+	pytest -q -n 2 --dist loadfile tests/integration --ignore=tests/integration/test_role_matrix.py $(PYTEST_ARGS)
 
 # Every scenario in extensions/molecule, full test sequence; on this machine, no container engine
 # (the default scenario runs the role on localhost against the rig and a private nginx).
 molecule: collection
 	molecule test --all
+
+# On each older release: the role issues on the rig, a second run changes nothing, a failure reads right.
+matrix: $(addprefix matrix-,$(OLDER_CORES))
+
+$(addprefix matrix-,$(OLDER_CORES)): matrix-%: collection venvs
+	@echo "role run: ansible-core $*, Python $(PY_$*)"
+	$(call venv_of,$*)/bin/python -m pytest -q -p no:cacheprovider tests/integration/test_role_matrix.py $(PYTEST_ARGS)
 
 # certbot, lego and the ansible package (community.crypto) are installed by the bench's own script,
 # certbot and ansible in .build/bench-venv. BENCH_ARGS e.g. --tools ours --workloads single --sizes 1,10

@@ -225,8 +225,10 @@ orders:
           type: str
           returned: always
           sample: _acme-challenge.example.org
-        values:
-          description: The TXT values that must all be present at that name.
+        txt_values:
+          description:
+            - The TXT values that must all be present at that name.
+            - Named C(values) before 0.1.0.
           type: list
           elements: str
           returned: always
@@ -256,7 +258,9 @@ profiles:
   type: dict
   sample: {classic: "The same profile you're accustomed to", shortlived: "A short-lived certificate profile"}
 records:
-  description: All records of all orders merged by owner name, ready for M(certfleet.acme.dns_txt_record).
+  description:
+    - All records of all orders merged by owner name, ready for the O(certfleet.acme.dns_txt_record#module:records)
+      option of M(certfleet.acme.dns_txt_record) and M(certfleet.acme.dns_wait_propagated) as they are.
   returned: always
   type: list
   elements: dict
@@ -266,8 +270,10 @@ records:
       type: str
       returned: always
       sample: _acme-challenge.example.org
-    values:
-      description: The TXT values that must all be present at that name.
+    txt_values:
+      description:
+        - The TXT values that must all be present at that name.
+        - Named C(values) before 0.1.0.
       type: list
       elements: str
       returned: always

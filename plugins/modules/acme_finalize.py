@@ -73,6 +73,45 @@ options:
         RV(certificates[].warnings) (and shown as a task warning).
       - Not set means the CA's default chain.
     type: str
+  round:
+    description:
+      - Makes this call one round of a longer wait, so that the task can show progress between rounds. A task
+        never needs to set it; its action plugin does it.
+      - "Every task of this module runs through the module's action plugin, which calls the module once per round
+        of about 30 seconds and, while orders are still being validated, prints one line at default verbosity
+        between two rounds, for example 'certfleet.acme.acme_finalize: 12/40 issued, 0 failed, 28 in progress
+        (25 validating, 3 not started); longest wait www, 31 s of 120 s'. A long wait is so never a silent task
+        (AWX on Kubernetes has been seen to stop a task that printed nothing for about five minutes)."
+      - Each round finalizes only the orders that no earlier round finished. An order whose round ended while
+        its authorizations were being validated is resumed by the next round, which polls on and answers only a
+        challenge that the CA still lists as V(pending). A round never ends between the CSR and the download of an
+        order, whose key exists only in that call. O(timeout) still applies per order across rounds, and the task's
+        result is that of one call without O(round).
+      - Set in a task, only O(round.seconds) is taken from it (V(0) finalizes in one silent call).
+      - Without the action plugin (the module run on its own) and without this option, the module works in one
+        call. With it, a call whose round ends before every order is done returns successfully with
+        RV(round.done=false) and those orders in status V(in_progress).
+    type: dict
+    suboptions:
+      seconds:
+        description:
+          - Length of the round. An order waiting for validation stops at its first poll after this many seconds;
+            an order that would only start after them (beyond the first 16, which always start) waits for the
+            next round.
+        type: float
+        required: true
+      waited:
+        description:
+          - Seconds of O(timeout) that each order (by certificate name) already spent in earlier rounds.
+        type: dict
+        default: {}
+      finished:
+        description:
+          - The RV(certificates) entries of the orders earlier rounds finished (issued or failed). These orders
+            are not worked on again; their entries are returned as given.
+        type: list
+        elements: dict
+        default: []
 notes:
   - The private key is never returned or logged; only its path is.
 seealso:
@@ -120,10 +159,22 @@ certificates:
       returned: always
       sample: www
     status:
-      description: V(issued), V(failed), or V(would_finalize) in check mode.
+      description:
+        - V(issued), V(failed), or V(would_finalize) in check mode.
+        - V(in_progress) only in a call with O(round) whose round ended before this order was done.
       type: str
       returned: always
       sample: issued
+    waited:
+      description: Seconds of O(timeout) this order has spent, all rounds together.
+      type: float
+      returned: when RV(certificates[].status=in_progress)
+      sample: 31.2
+    waiting_for:
+      description: What the order waits for, for example V(validation of 1 authorization(s)) or V(its turn).
+      type: str
+      returned: when RV(certificates[].status=in_progress)
+      sample: validation of 1 authorization(s)
     serial:
       description: Serial number of the new certificate in lower-case hexadecimal; V(null) unless issued.
       type: str
@@ -197,11 +248,36 @@ certificates:
         type: "urn:ietf:params:acme:error:unauthorized"
         detail: "Incorrect TXT record found at _acme-challenge.www.example.test"
         identifier: {type: dns, value: www.example.test}
+round:
+  description:
+    - How this round ended. The action plugin removes it from the task's result.
+  returned: when O(round) is set
+  type: dict
+  contains:
+    done:
+      description: Whether every order is done (RV(certificates) are then final), or only this round.
+      type: bool
+      sample: false
+    progress:
+      description: One line saying how far the orders got; empty when every order is done.
+      type: str
+      sample: "12/40 issued, 0 failed, 28 in progress (25 validating, 3 not started); longest wait www, 31 s of 120 s"
+    next:
+      description: The O(round) option of the next call.
+      type: dict
+      returned: when RV(round.done) is false
+      sample: {seconds: 30, waited: {www: 31.2}, finished: []}
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import (
+    IN_PROGRESS,
     finalize_all,
     planned_certificates,
+)
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize_rounds import (
+    finished_by_name,
+    merge_round,
+    round_returned,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.module import (
     acme_module,
@@ -211,6 +287,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.module import
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_orders
 from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import ISSUED
+from ansible_collections.certfleet.acme.plugins.module_utils._common.rounds import NO_ROUND, Round, round_argument
 
 
 def main():
@@ -219,26 +296,47 @@ def main():
             "orders": {"type": "list", "elements": "dict", "required": True},
             "timeout": {"type": "int", "default": 120},
             "preferred_chain": {"type": "str"},
+            "round": round_argument(
+                waited={"type": "dict", "default": {}}, finished={"type": "list", "elements": "dict", "default": []}
+            ),
         }
     )
     specs, settings = read_input(module, "orders", parse_orders)
+    round_option, timeout = module.params["round"], module.params["timeout"]
 
     if module.check_mode:
         certificates = planned_certificates(specs, settings.state_dir)
-        module.exit_json(changed=bool(certificates), certificates=certificates)
+        returned = round_returned(round_option, certificates, timeout)
+        module.exit_json(changed=bool(certificates), certificates=certificates, **returned)
     if not specs:
-        module.exit_json(changed=False, certificates=[])
+        module.exit_json(changed=False, certificates=[], **round_returned(round_option, [], timeout))
+    try:
+        rounds = Round(round_option["seconds"]) if round_option else NO_ROUND
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
 
+    finished = finished_by_name(round_option)
     session = session_or_fail(module, settings)
-    certificates = finalize_all(
-        session, specs, settings.state_dir, module.params["timeout"], module.params["preferred_chain"]
+    results = finalize_all(
+        session,
+        [spec for spec in specs if spec.name not in finished],
+        settings.state_dir,
+        timeout,
+        module.params["preferred_chain"],
+        rounds,
+        (round_option or {}).get("waited"),
     )
-    for cert in certificates:
+    # Earlier rounds warned about the certificates they finished.
+    for cert in results:
         for warning in cert.get("warnings") or []:
             module.warn("certificate %r: %s" % (cert["name"], warning))
+    certificates = merge_round(specs, finished, results)
     changed = any(cert["status"] == ISSUED for cert in certificates)
-    fail_on_failures(module, certificates, "were not issued", changed=changed, certificates=certificates)
-    module.exit_json(changed=changed, certificates=certificates)
+    returned = round_returned(round_option, certificates, timeout)
+    if any(cert["status"] == IN_PROGRESS for cert in certificates):
+        module.exit_json(changed=changed, certificates=certificates, **returned)
+    fail_on_failures(module, certificates, "were not issued", changed=changed, certificates=certificates, **returned)
+    module.exit_json(changed=changed, certificates=certificates, **returned)
 
 
 if __name__ == "__main__":

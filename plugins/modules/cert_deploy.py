@@ -152,7 +152,8 @@ options:
     default: 2.0
   command_timeout:
     description:
-      - Seconds O(validate_command) and O(reload_command) may run before they are stopped and count as failed.
+      - Seconds O(validate_command) and O(reload_command) may run before they are stopped, with every process they
+        started, and count as failed.
     type: int
     default: 120
 requirements:

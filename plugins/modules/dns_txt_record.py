@@ -76,9 +76,12 @@ options:
       values:
         description:
           - The TXT values to add or remove at O(records[].name), each at most 255 bytes.
+          - The alias C(txt_values) is the name M(certfleet.acme.acme_dns01_order) returns them under, so its
+            RV(certfleet.acme.acme_dns01_order#module:records) can be passed as they are.
         type: list
         elements: str
         required: true
+        aliases: [txt_values]
   state:
     description:
       - V(present) adds the values that are missing; V(absent) removes the values that are there.
@@ -326,6 +329,7 @@ def main():
                 configs,
                 skip=module.params["skip_providers"],
                 check_mode=module.check_mode,
+                factory=module.build_provider,
             )
         result = sync_groups(
             groups,
@@ -334,6 +338,7 @@ def main():
             ttl=module.params["ttl"],
             skip=module.params["skip_providers"],
             check_mode=module.check_mode,
+            factory=module.build_provider,
             journal=module.params["journal"],
         )
     except (RecordInputError, ProviderConfigError) as exc:

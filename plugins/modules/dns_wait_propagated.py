@@ -50,9 +50,12 @@ options:
       values:
         description:
           - The TXT values that must be shown (O(state=present)) or must be gone (O(state=absent)).
+          - The alias C(txt_values) is the name M(certfleet.acme.acme_dns01_order) returns them under, so its
+            RV(certfleet.acme.acme_dns01_order#module:records) can be passed as they are.
         type: list
         elements: str
         required: true
+        aliases: [txt_values]
   state:
     description:
       - V(present) waits until every server shows every value (other values may be there too).
@@ -86,6 +89,32 @@ options:
     type: list
     elements: str
     default: []
+  round:
+    description:
+      - Makes this call one round of a longer wait, so that the task can show progress between rounds. A task
+        never needs to set it; its action plugin does it.
+      - "Every task of this module runs through the module's action plugin, which calls the module once per round
+        of about 30 seconds and, while the wait is not over, prints one line at default verbosity between two
+        rounds, for example 'certfleet.acme.dns_wait_propagated: 37/40 values seen on every nameserver; still
+        waiting on ns2.example.com (192.0.2.2) for _acme-challenge.a.example.com (and 2 more); 45 s of 300 s'.
+        A long wait is so never a silent task (AWX on Kubernetes has been seen to stop a task that printed nothing
+        for about five minutes). O(timeout) bounds all rounds together, a wait that is over returns at once, and
+        the task's result is that of one call without O(round)."
+      - Set in a task, only O(round.seconds) is taken from it (V(0) waits in one silent call).
+      - Without the action plugin (the module run on its own) and without this option, the module waits in one
+        call. With it, a call whose round ends before the wait does returns successfully with RV(round.done=false).
+    type: dict
+    suboptions:
+      seconds:
+        description:
+          - Length of the round. The call ends after the first round of queries that ends after this many seconds.
+        type: float
+        required: true
+      waited:
+        description:
+          - Seconds of O(timeout) that earlier rounds of the same wait already spent.
+        type: float
+        default: 0
 seealso:
   - module: certfleet.acme.dns_txt_record
 """
@@ -149,8 +178,10 @@ records:
           description: The address that was asked.
           type: str
           sample: 192.0.2.1
-        values:
-          description: The TXT values it answered with; null when it gave no usable answer.
+        answered:
+          description:
+            - The TXT values it answered with; null when it gave no usable answer.
+            - Named C(values) before 0.1.0.
           type: list
           elements: str
           sample: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
@@ -167,12 +198,33 @@ elapsed:
   returned: always
   type: float
   sample: 4.21
+round:
+  description:
+    - How this round of the wait ended. The action plugin removes it from the task's result.
+  returned: when O(round) is set
+  type: dict
+  contains:
+    done:
+      description: Whether the wait is over (RV(records) are then final), or only this round.
+      type: bool
+      sample: false
+    progress:
+      description: One line saying how far the wait got; empty when it is over.
+      type: str
+      sample: "37/40 values seen on every nameserver; still waiting on ns2.example.com (192.0.2.2) for
+        _acme-challenge.a.example.com"
+    next:
+      description: The O(round) option of the next call of the same wait.
+      type: dict
+      returned: when RV(round.done) is false
+      sample: {seconds: 30, waited: 30.4}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs import require
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.dnspython import DNSPYTHON
+from ansible_collections.certfleet.acme.plugins.module_utils._common.rounds import NO_ROUND, Round, round_argument
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.nameservers import DiscoveryError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import wait_propagated
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.record_set import RECORDS_ARGUMENT, STATE_ARGUMENT
@@ -187,10 +239,12 @@ def main():
             interval=dict(type="float", default=2),
             resolvers=dict(type="list", elements="str", default=[]),
             nameservers=dict(type="list", elements="str", default=[]),
+            round=round_argument(waited=dict(type="float", default=0)),
         ),
         supports_check_mode=True,
     )
     require(module, DNSPYTHON)
+    round_option = module.params["round"]
 
     try:
         result = wait_propagated(
@@ -200,13 +254,20 @@ def main():
             interval=module.params["interval"],
             resolvers=module.params["resolvers"],
             nameservers=module.params["nameservers"],
+            waited=round_option["waited"] if round_option else 0.0,
+            round_=Round(round_option["seconds"]) if round_option else NO_ROUND,
         )
     except (DiscoveryError, ValueError) as exc:
         module.fail_json(msg=str(exc), records=[], elapsed=0.0)
 
-    if not result.ok:
-        module.fail_json(msg=result.message, records=result.records, elapsed=result.elapsed)
-    module.exit_json(changed=False, records=result.records, elapsed=result.elapsed)
+    returned = dict(records=result.records, elapsed=result.elapsed)
+    if round_option:
+        returned["round"] = dict(done=result.done, progress=result.progress)
+        if not result.done:
+            returned["round"]["next"] = dict(seconds=round_option["seconds"], waited=result.elapsed)
+    if not result.ok and result.done:
+        module.fail_json(msg=result.message, **returned)
+    module.exit_json(changed=False, **returned)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "fakes"))  # every test imports the fakes by name (import acme_ari_fake)
 
 # Fixtures, offered to every test module by being names of this conftest.
+import acme_fault_proxy  # noqa: E402
 from moto_fixture import moto_server, route53_zones  # noqa: E402,F401  # pylint: disable=unused-import
 from webservers import running  # noqa: E402
 
@@ -113,3 +114,10 @@ def servers(request, tmp_path):
     """One started web server of each kind the test module lists in ``KINDS``, on an old certificate."""
     with running(tmp_path / "servers", request.module.KINDS) as started:
         yield started
+
+
+@pytest.fixture
+def proxy(rig):
+    """A 429-injecting HTTPS proxy in front of the rig's Pebble (tests/fakes/acme_fault_proxy.py)."""
+    with acme_fault_proxy.AcmeFaultProxy(rig["acme_directory"], rig["ca_bundle"]) as running:
+        yield running

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playbook_runner import run_adhoc_tree
+from playbook_runner import run_adhoc
 
 BIN = os.path.dirname(sys.executable)
 # Fake credentials: moto accepts any; the tests check that none of them is ever shown.
@@ -282,4 +282,4 @@ def provider_entry(server: MotoServer, **extra) -> dict:
 
 def run_aws_adhoc(module: str, args: dict, *flags: str) -> tuple[dict, str]:
     """Run one collection module ad hoc without any AWS settings of the machine: its result and all output."""
-    return run_adhoc_tree(module, args, *flags, env=clean_aws_env())
+    return run_adhoc(module, args, *flags, env=clean_aws_env())

@@ -19,6 +19,8 @@ import dns.query
 import dns.rdatatype
 import yaml
 
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(REPO, "playbooks", "renew.yml")
 
@@ -47,8 +49,9 @@ class PlaybookRun:
         return json.dumps(self.result) + self.stdout + self.stderr
 
 
-def ansible_env() -> dict:
-    env = dict(os.environ)
+def ansible_env(base: dict | None = None) -> dict:
+    """``base`` (default: this process's environment) with the settings every ansible command of the tests uses."""
+    env = dict(os.environ if base is None else base)
     env["ANSIBLE_CALLBACK_PLUGINS"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
     env["ANSIBLE_CALLBACKS_ENABLED"] = "record_results"
     env["ANSIBLE_PYTHON_INTERPRETER"] = sys.executable
@@ -85,8 +88,18 @@ def write_vars(variables: dict, tmp_path, name: str | None = None):
 
 
 def _run(command: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
-    """One ansible command from the repository root, its output captured; the caller reads the return code."""
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO, check=False)
+    """One ansible command from the repository root, its output captured; the caller reads the return code.
+
+    A deprecation warning fails the test that ran the command, whatever its outcome: the collection must run
+    clean on every supported ansible-core, so it is found by the run that shows it, not by users later.
+    """
+    env = dict(env, ANSIBLE_DEPRECATION_WARNINGS="1")
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO, check=False)
+    output = proc.stderr + proc.stdout
+    if "[DEPRECATION WARNING]" in output:
+        lines = [line for line in output.splitlines() if "DEPRECATION" in line]
+        raise AssertionError("%s printed a deprecation warning:\n%s" % (" ".join(command[:4]), "\n".join(lines)))
+    return proc
 
 
 def run_renew(variables: dict, tmp_path, *extra: str, timeout: int = 600) -> PlaybookRun:
@@ -114,13 +127,14 @@ def start_renew(variables: dict, tmp_path, name: str) -> subprocess.Popen:
         )
 
 
-def run_adhoc(module: str, args: dict, *flags: str, timeout: int = 300) -> tuple[dict, str]:
+def run_adhoc(module: str, args: dict, *flags: str, timeout: int = 300, env: dict | None = None) -> tuple[dict, str]:
     """Run one module of the collection ad hoc with extra flags (--check, -vvv, --diff).
 
-    Returns its result (as the results callback recorded it) and everything
-    ansible printed, stderr (warnings) first.
+    Returns its result (as the results callback recorded it, ``failed`` always
+    set) and everything ansible printed, stderr (warnings) first. ``env`` is
+    the environment to start from (default: this process's).
     """
-    env = ansible_env()
+    env = ansible_env(env)
     env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
     fd, results_file = tempfile.mkstemp(prefix="certfleet-adhoc-", suffix=".json")
     os.close(fd)
@@ -133,7 +147,9 @@ def run_adhoc(module: str, args: dict, *flags: str, timeout: int = 300) -> tuple
         os.unlink(results_file)
     if not result.get("plays"):
         raise AssertionError("ansible printed no result:\n%s\n%s" % (proc.stdout, proc.stderr))
-    return result["plays"][0]["tasks"][0]["hosts"]["localhost"], proc.stderr + proc.stdout
+    outcome = result["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    outcome.setdefault("failed", proc.returncode != 0)
+    return outcome, proc.stderr + proc.stdout
 
 
 def run_module(module: str, args: dict, timeout: int = 300, check: bool = False) -> dict:
@@ -142,33 +158,6 @@ def run_module(module: str, args: dict, timeout: int = 300, check: bool = False)
     ``check`` runs it with ``--check``.
     """
     return run_adhoc(module, args, *(["--check"] if check else []), timeout=timeout)[0]
-
-
-def run_adhoc_tree(module: str, args: dict, *flags: str, env: dict | None = None) -> tuple[dict, str]:
-    """Run one module ad hoc; its own result (from the ``tree`` callback's file) and everything ansible printed.
-
-    The tree callback keeps ``-vvv`` output on stdout out of the way. ``env``
-    is the environment to start from (default: this process's).
-    """
-    with tempfile.TemporaryDirectory() as tree:
-        env = dict(os.environ if env is None else env)
-        env.update(
-            ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree",
-            ANSIBLE_CALLBACK_TREE_DIR=tree,
-            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-            ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
-            ANSIBLE_NOCOLOR="1",
-        )
-        command = adhoc_command(module, args, "-e", "ansible_python_interpreter=%s" % sys.executable, *flags)
-        proc = _run(command, env, 300)
-        output = proc.stdout + proc.stderr
-        path = os.path.join(tree, "localhost")
-        assert os.path.exists(path), output
-        with open(path, encoding="utf-8") as handle:
-            result = json.load(handle)
-    # The tree callback stores the module's own result, without "failed"; the exit code says it.
-    result.setdefault("failed", proc.returncode != 0)
-    return result, output
 
 
 def role_vars(rig: dict, state_dir, certificates: list[dict], **overrides) -> dict:
@@ -187,6 +176,26 @@ def role_vars(rig: dict, state_dir, certificates: list[dict], **overrides) -> di
     }
     variables.update(overrides)
     return variables
+
+
+def through(proxy, variables: dict) -> dict:
+    """The role variables with the ACME directory reached through ``proxy`` (the ``proxy`` fixture)."""
+    return dict(
+        variables, letsencrypt_dns_acme_directory=proxy.directory_url, letsencrypt_dns_acme_ca_bundle=proxy.ca_bundle
+    )
+
+
+def acme_settings(server: dict, state_dir, **extra) -> AcmeSettings:
+    """The ACME modules' settings for a rig or a Pebble started by a test (its acme_directory and ca_bundle)."""
+    options = {
+        "directory_url": server["acme_directory"],
+        "state_dir": str(state_dir),
+        "ca_bundle": server["ca_bundle"],
+        "account_email": "ops@example.test",
+        "terms_agreed": True,
+    }
+    options.update(extra)
+    return AcmeSettings(**options)
 
 
 def token() -> str:

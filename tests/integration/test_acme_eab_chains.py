@@ -23,6 +23,7 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from playbook_runner import acme_settings
 from test_acme_modules import BIN, DEAD_DIRECTORY, REPO, label, publish, unpublish
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import (
@@ -30,7 +31,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.account impor
     cached_account_url,
     open_session,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import finalize_all
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import order_all
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates, parse_orders
@@ -78,17 +78,6 @@ def alternate_pebble(rig, rig_module, tmp_path_factory):
         yield info
     finally:
         rig_module.down(state)
-
-
-def _settings(pebble, state_dir, **extra) -> AcmeSettings:
-    return AcmeSettings(
-        directory_url=pebble["acme_directory"],
-        state_dir=str(state_dir),
-        ca_bundle=pebble["ca_bundle"],
-        account_email="ops@example.test",
-        terms_agreed=True,
-        **extra,
-    )
 
 
 def _root(rig_module, pebble, index: int) -> x509.Certificate:
@@ -206,14 +195,14 @@ def test_eab_registers_the_account_and_the_certificate_is_issued(rig, rig_module
     leaf, intermediates = _chain_files(result)
     assert _verifies(leaf, intermediates, _root(rig_module, eab_pebble, 0), "www.%s.example.test" % tag)
     # The account exists now: later runs use it and never need the binding again.
-    again = open_session(_settings(eab_pebble, state_dir))
+    again = open_session(acme_settings(eab_pebble, state_dir))
     assert again.account_url == account_url
 
 
 def test_eab_with_a_wrong_key_is_refused_by_the_ca(eab_pebble, tmp_path):
     wrong = secrets.token_urlsafe(32)
     with pytest.raises(AccountError, match="refused the External Account Binding with eab_kid") as caught:
-        open_session(_settings(eab_pebble, tmp_path, eab_kid=EAB_KID, eab_hmac_key=wrong))
+        open_session(acme_settings(eab_pebble, tmp_path, eab_kid=EAB_KID, eab_hmac_key=wrong))
     assert wrong not in str(caught.value)
 
 
@@ -261,7 +250,7 @@ def test_preferred_chain_picks_the_alternate_that_leads_to_the_named_root(rig, r
         {"name": "alt2", "names": ["alt2.%s.example2.test" % tag]},
         {"name": "default", "names": ["default.%s.example3.test" % tag]},
     ]
-    session = open_session(_settings(alternate_pebble, tmp_path))
+    session = open_session(acme_settings(alternate_pebble, tmp_path))
     orders = order_all(session, parse_certificates(wanted), str(tmp_path))
     records = [record for order in orders for record in order["records"]]
     publish(rig, records)

@@ -77,7 +77,7 @@ def _update(rig, records, add: bool) -> None:
         zone = longest_zone(record["name"], rig["zones"])
         assert zone, record["name"]
         update = dns.update.UpdateMessage(zone, **_keyring(rig))
-        for value in record["values"]:
+        for value in record["txt_values"]:
             if add:
                 update.add(record["name"] + ".", 30, "TXT", '"%s"' % value)
             else:
@@ -102,7 +102,7 @@ def publish(rig, records) -> None:
             (record["name"], server)
             for record in records
             for server in rig["secondaries"]
-            if not set(record["values"]) <= _served(server, record["name"])
+            if not set(record["txt_values"]) <= _served(server, record["name"])
         ]
         if not missing:
             return
@@ -198,7 +198,7 @@ def test_issue_ec256_wildcard_and_rsa2048(rig, tmp_path, pebble_root):
     wild_records = orders[0]["records"]
     assert len(wild_records) == 1
     assert wild_records[0]["name"] == "_acme-challenge.%s.example.test" % tag
-    assert len(wild_records[0]["values"]) == 2
+    assert len(wild_records[0]["txt_values"]) == 2
     records = merge_records(order["records"] for order in orders)
     assert len(records) == 3
     publish(rig, records)
@@ -365,7 +365,7 @@ def test_modules_through_ansible_playbook(rig, tmp_path, pebble_root):
     assert ordered.get("failed") is not True, ordered
     assert ordered["changed"] is True
     wild = [record for record in ordered["records"] if record["name"] == "_acme-challenge.%s.example.test" % tag]
-    assert len(wild) == 1 and len(wild[0]["values"]) == 2
+    assert len(wild) == 1 and len(wild[0]["txt_values"]) == 2
     publish(rig, ordered["records"])
     try:
         finalize_task = {

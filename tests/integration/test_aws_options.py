@@ -19,7 +19,7 @@ import sys
 
 import yaml
 from moto_fixture import FAKE_KEY_ID, FAKE_SECRET_KEY, REGION, clean_aws_env, run_aws_adhoc
-from playbook_runner import REPO, _run, ansible_command, run_adhoc_tree
+from playbook_runner import REPO, _run, ansible_command, run_adhoc
 from test_aws_deploy import assert_clean, install
 from test_aws_deploy import versions as versions  # noqa: F401  # pylint: disable=unused-import,useless-import-alias
 
@@ -85,7 +85,7 @@ def test_a_profile_that_assumes_a_role(moto_server, versions, tmp_path):
         "profile": "certfleet-deployer",
     }
     mark = moto_server.mark()
-    result, output = run_adhoc_tree(MODULE, args, env=env)
+    result, output = run_adhoc(MODULE, args, env=env)
     assert not result["failed"], result.get("msg")
     assert result["changed"]
     requests = moto_server.requests_since(mark)

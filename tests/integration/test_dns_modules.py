@@ -13,7 +13,7 @@ import json
 import os
 
 import pytest
-from playbook_runner import label, run_adhoc_tree, token, txt_values
+from playbook_runner import label, run_adhoc, token, txt_values
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.propagation import wait_propagated
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.record_set import RecordInputError
@@ -133,25 +133,25 @@ def test_module_add_rerun_check_and_remove(rig):
     first, second = token(), token()
     args = {"provider": rig["provider"], "records": [{"name": name, "values": [first, second]}]}
 
-    result, _output = run_adhoc_tree("dns_txt_record", args)
+    result, _output = run_adhoc("dns_txt_record", args)
     assert result.get("changed") is True and not result.get("failed"), result
     assert result["records"][0]["added"] == [first, second]
     assert txt_values(rig["primary"], name) == {first, second}
 
-    result, _output = run_adhoc_tree("dns_txt_record", args)
+    result, _output = run_adhoc("dns_txt_record", args)
     assert result.get("changed") is False and not result.get("failed"), result
 
     absent = dict(args, state="absent", records=[{"name": name, "values": [first]}])
-    result, output = run_adhoc_tree("dns_txt_record", absent, "--check", "--diff")
+    result, output = run_adhoc("dns_txt_record", absent, "--check", "--diff")
     assert result.get("changed") is True and result["records"][0]["removed"] == [first]
     assert txt_values(rig["primary"], name) == {first, second}
     assert rig["provider"]["key_secret"] not in output
 
-    result, _output = run_adhoc_tree("dns_txt_record", absent)
+    result, _output = run_adhoc("dns_txt_record", absent)
     assert result.get("changed") is True
     assert txt_values(rig["primary"], name) == {second}
 
-    result, _output = run_adhoc_tree(
+    result, _output = run_adhoc(
         "dns_wait_propagated",
         {
             "records": [{"name": name, "values": [second]}],
@@ -164,7 +164,7 @@ def test_module_add_rerun_check_and_remove(rig):
     assert sorted(server["address"] for server in result["records"][0]["servers"]) == sorted(rig["secondaries"])
 
     routed = {"providers": [rig["provider"]], "records": args["records"], "state": "absent"}
-    result, _output = run_adhoc_tree("dns_txt_record", routed)
+    result, _output = run_adhoc("dns_txt_record", routed)
     assert result.get("changed") is True and txt_values(rig["primary"], name) == set()
 
 
@@ -173,7 +173,7 @@ def test_module_rejects_a_name_in_no_zone(rig):
         "providers": [rig["provider"]],
         "records": [{"name": "_acme-challenge.nowhere.invalid", "values": [token()]}],
     }
-    result, _output = run_adhoc_tree("dns_txt_record", args)
+    result, _output = run_adhoc("dns_txt_record", args)
     assert result.get("failed") and "_acme-challenge.nowhere.invalid" in result["msg"]
     assert result.get("changed") is False
 
@@ -182,18 +182,18 @@ def test_module_bad_secret_is_masked_everywhere(rig):
     wrong = base64.b64encode(os.urandom(32)).decode()
     name = "_acme-challenge.%s.example.test" % label()
     args = {"provider": dict(rig["provider"], key_secret=wrong), "records": [{"name": name, "values": [token()]}]}
-    result, output = run_adhoc_tree("dns_txt_record", args, "-vvv")
+    result, output = run_adhoc("dns_txt_record", args, "-vvv")
     assert result.get("failed") and "rig-bind" in result["msg"] and name in result["msg"]
     assert wrong not in output and wrong not in json.dumps(result)
     # Not even an input error may show it (this one fails during argument validation).
-    result, output = run_adhoc_tree("dns_txt_record", dict(args, records=[{"name": name}]), "-vvv")
+    result, output = run_adhoc("dns_txt_record", dict(args, records=[{"name": name}]), "-vvv")
     assert result.get("failed") and wrong not in output
 
 
 def test_module_wait_timeout_names_the_server(rig):
     name = "_acme-challenge.%s.deep.sub.example2.test" % label()
     args = {"records": [{"name": name, "values": [token()]}], "resolvers": [rig["resolver"]], "timeout": 2}
-    result, _output = run_adhoc_tree("dns_wait_propagated", args)
+    result, _output = run_adhoc("dns_wait_propagated", args)
     assert result.get("failed")
     assert "ns1.deep.sub.example2.test (%s)" % rig["secondaries"][0] in result["msg"]
     assert result["records"][0]["zone"] == "deep.sub.example2.test"

@@ -32,12 +32,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from playbook_runner import role_vars, run_renew, txt_values
+from playbook_runner import acme_settings, role_vars, run_renew, txt_values
 from test_acme_modules import publish, unpublish
 from test_role import assert_names_empty, challenge_names
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import open_session
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeSettings
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.finalize import finalize_all
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import order_all
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_certificates, parse_orders
@@ -81,13 +80,7 @@ def steady_state(fault_rig, tmp_path_factory):
     does: the same files a run writes, for a fraction of a playbook run's CPU.
     """
     state = tmp_path_factory.mktemp("steady") / "state"
-    settings = AcmeSettings(
-        directory_url=fault_rig["acme_directory"],
-        state_dir=str(state),
-        ca_bundle=fault_rig["ca_bundle"],
-        account_email="ops@example.test",
-        terms_agreed=True,
-    )
+    settings = acme_settings(fault_rig, state)
     session = open_session(settings)
     orders = order_all(session, parse_certificates([dict(STEADY, key_type="ec256")]), str(state))
     records = [record for order in orders for record in order["records"]]

@@ -21,33 +21,16 @@ import subprocess
 import time
 from pathlib import Path
 
-import acme_fault_proxy
 import pytest
 import testca
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from playbook_runner import role_vars, run_renew, start_renew, txt_values
+from playbook_runner import role_vars, run_renew, start_renew, through, txt_values
 from test_role import assert_no_challenge_values
 
 CERT_FILES = ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem", "cert.json")
 ACCOUNT_FILES = {".acme/account.key", ".acme/account.json"}
-
-
-@pytest.fixture
-def proxy(rig):
-    """A 429-injecting proxy in front of the rig's Pebble."""
-    with acme_fault_proxy.AcmeFaultProxy(rig["acme_directory"], rig["ca_bundle"]) as running:
-        yield running
-
-
-def through(proxy, variables: dict) -> dict:
-    """The role variables with the ACME directory reached through ``proxy``."""
-    return dict(
-        variables,
-        letsencrypt_dns_acme_directory=proxy.directory_url,
-        letsencrypt_dns_acme_ca_bundle=proxy.ca_bundle,
-    )
 
 
 def state_files(state: Path) -> set[str]:

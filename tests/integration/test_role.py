@@ -223,14 +223,20 @@ def test_run_interrupted_after_ordering_resumes_the_same_order(rig, tmp_path):
     assert_no_challenge_values(rig, certificates)
 
 
-def test_failing_provider_costs_only_its_certificates(rig, tmp_path):
+def run_with_a_broken_provider(rig, tmp_path, label: str = "") -> tuple:
+    """A run where example3.test's provider has a wrong TSIG secret: "kept" is issued, "lost" is not.
+
+    Checks what every such run must show: the failure message names "lost",
+    the stage and the provider, never "kept"; no secret is in the output; no
+    TXT value is left. Returns the run, its state folder and the certificates.
+    """
     state = tmp_path / "state"
     wrong_secret = base64.b64encode(os.urandom(32)).decode()
     working = dict(rig["provider"], zones=[zone for zone in rig["zones"] if zone != "example3.test"])
     broken = dict(rig["provider"], name="broken", zones=["example3.test"], key_secret=wrong_secret)
     certificates = [
-        {"name": "kept", "names": ["kept.example.test"]},
-        {"name": "lost", "names": ["lost.example3.test"]},
+        {"name": "kept", "names": ["kept%s.example.test" % label]},
+        {"name": "lost", "names": ["lost%s.example3.test" % label]},
     ]
     run = run_renew(role_vars(rig, state, certificates, letsencrypt_dns_providers=[working, broken]), tmp_path)
     assert run.rc != 0
@@ -241,13 +247,18 @@ def test_failing_provider_costs_only_its_certificates(rig, tmp_path):
     assert "kept" not in failed["msg"]
     text = run.text()
     assert wrong_secret not in text and rig["tsig"]["key_secret"] not in text
+    assert wrong_secret not in json.dumps(run.result.get("custom", {}))
     assert_no_challenge_values(rig, certificates)
+    return run, state, certificates
+
+
+def test_failing_provider_costs_only_its_certificates(rig, tmp_path):
+    run, state, certificates = run_with_a_broken_provider(rig, tmp_path)
     # The job summary is handed over before the run fails.
     summary = summary_of(run)
     assert summary["ok"] is False
     assert (summary["issued"], summary["failed"]) == (["kept"], ["lost"])
     assert summary["counts"]["issued"] == summary["counts"]["failed"] == 1
-    assert wrong_secret not in json.dumps(run.result["custom"])
 
     # Once the provider is fixed, the next run issues what is missing and resumes its pending order.
     pending = json.loads((state / "lost" / "order.json").read_text())["order_url"]

@@ -10,6 +10,9 @@ URL, so normal runs only look the account up and never register again.
 A CA whose directory says ``meta.externalAccountRequired`` registers only
 with an External Account Binding (``eab_kid`` and ``eab_hmac_key``, see
 ``_acme.eab``); without them the run fails before the registration is sent.
+
+Check mode asks the same questions read-only (:func:`probe_account`), so a
+``--check`` run fails with the message the real run would fail with.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import
     make_network,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.eab import EabError, check_eab_options, eab_binding
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import exception_problem, problem_text
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import (
     atomic_write,
@@ -174,6 +178,22 @@ def _register(settings: AcmeSettings, directory, key) -> str:
         ) from None
 
 
+def _existing_account(settings: AcmeSettings, directory, key) -> str | None:
+    """The URL of ``key``'s account at the CA, or None when one may be registered; AccountError when it may not.
+
+    Without a key (check mode before the first run) nothing is looked up: a new key has no account.
+    """
+    url = _lookup(settings, directory, key) if key is not None else None
+    if url is None:
+        if not settings.terms_agreed:
+            cached = cached_account_url(settings.state_dir, settings.directory_url)
+            why = "the cached account %s is unknown to the server" % cached if cached else "no ACME account exists"
+            raise _terms_error(settings, why)
+        if external_account_required(directory) and not settings.eab_kid:
+            raise _eab_required_error(settings)
+    return url
+
+
 def open_session(settings: AcmeSettings) -> AcmeSession:
     """Load or create the account and return a session signed by it.
 
@@ -186,14 +206,34 @@ def open_session(settings: AcmeSettings) -> AcmeSession:
     if key is None:
         key = create_account_key(settings.state_dir)
     directory = fetch_directory(settings)
-    url = _lookup(settings, directory, key)
+    url = _existing_account(settings, directory, key)
     if url is None:
-        if not settings.terms_agreed:
-            cached = cached_account_url(settings.state_dir, settings.directory_url)
-            why = "the cached account %s is unknown to the server" % cached if cached else "no ACME account exists"
-            raise _terms_error(settings, why)
-        if external_account_required(directory) and not settings.eab_kid:
-            raise _eab_required_error(settings)
         url = _register(settings, directory, key)
     remember_account_url(settings.state_dir, settings.directory_url, url)
     return AcmeSession(settings, directory, key, url)
+
+
+def probe_account(settings: AcmeSettings) -> dict:
+    """What :func:`open_session` would find, asked read-only: nothing is written, registered or created.
+
+    The directory is fetched and an existing account key is looked up with
+    ``onlyReturnExisting`` (RFC 8555 section 7.3.1); the same AccountError
+    and network errors as a real run are raised. Returns ``{"directory",
+    "account": "exists" or "would_register", "account_url"}``.
+    """
+    check_can_start(settings)
+    key = load_account_key(settings.state_dir)
+    directory = fetch_directory(settings)
+    url = _existing_account(settings, directory, key)
+    return {
+        "directory": settings.directory_url,
+        "account": "exists" if url else "would_register",
+        "account_url": url,
+    }
+
+
+def account_failure(settings: AcmeSettings, exc: BaseException) -> str:
+    """The message of a run whose account cannot be used or reached (the same in check mode and a real run)."""
+    if isinstance(exc, AccountError):
+        return str(exc)
+    return "cannot use the ACME account at %s: %s" % (settings.directory_url, problem_text(exception_problem(exc)))

@@ -48,7 +48,7 @@ def authorization_records(authz, account_key) -> list[tuple]:
 
 
 def group_records(pairs) -> list[dict]:
-    """``(name, value)`` pairs as ``[{name, values}]``: one entry per name, names and values sorted and unique.
+    """``(name, value)`` pairs as ``[{name, txt_values}]``: one entry per name, names and values sorted and unique.
 
     Sorting makes the result independent of the order in which the CA lists
     authorizations, so a resumed order reports exactly the same records.
@@ -56,7 +56,7 @@ def group_records(pairs) -> list[dict]:
     grouped: dict[str, set] = {}
     for name, value in pairs:
         grouped.setdefault(normalize(name), set()).add(value)
-    return [{"name": name, "values": sorted(grouped[name])} for name in sorted(grouped)]
+    return [{"name": name, "txt_values": sorted(grouped[name])} for name in sorted(grouped)]
 
 
 def merge_records(record_lists) -> list[dict]:
@@ -64,5 +64,5 @@ def merge_records(record_lists) -> list[dict]:
     pairs = []
     for records in record_lists:
         for record in records or ():
-            pairs.extend((record["name"], value) for value in record["values"])
+            pairs.extend((record["name"], value) for value in record["txt_values"])
     return group_records(pairs)

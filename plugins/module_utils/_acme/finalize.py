@@ -6,6 +6,12 @@ This is the second half of issuance and runs after the TXT records are
 visible on every nameserver. Every wait has a deadline per order and honours
 the CA's Retry-After, and the private key is generated only after the order
 is ready, so a key exists only for a certificate that is about to be issued.
+
+A call may be one round of a longer wait (``_common.rounds``): an order still
+waiting for validation when the round ends comes back ``in_progress`` and is
+resumed by the next call, which finds its challenges answered (they are
+posted only while ``pending``) and polls on. A round never ends between the
+CSR and the download: the key of that CSR lives only in this process.
 """
 
 from __future__ import annotations
@@ -42,12 +48,18 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems impo
     problem_dict,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec
-from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import run_batch
+from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import MAX_WORKERS, run_batch
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import messages
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED, ISSUED
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Deadline, DeadlineExceeded
+from ansible_collections.certfleet.acme.plugins.module_utils._common.rounds import (
+    NO_ROUND,
+    Round,
+    RoundDeadline,
+    RoundOver,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
     certificate_info,
     load_certificate,
@@ -56,6 +68,9 @@ from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info imp
 from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import cert_dir, certificate_paths
 
 WOULD_FINALIZE = "would_finalize"
+#: An order the round ended on before it was done; only in a call with a round, for the next call to resume.
+IN_PROGRESS = "in_progress"
+NOT_STARTED = "its turn"
 
 
 class OrderDoomed(CertificateFailure):
@@ -240,18 +255,37 @@ def _issue(session: AcmeSession, spec: CertSpec, order, deadline: Deadline, pref
     return key, blocks, warnings
 
 
+def in_progress(spec: CertSpec, state_dir: str, waited: float, waiting_for: str) -> dict:
+    """The result of an order a round ended on: how long it has waited, and for what."""
+    return certificate_result(spec, state_dir, status=IN_PROGRESS, waited=waited, waiting_for=waiting_for)
+
+
 def finalize_certificate(
-    session: AcmeSession, spec: CertSpec, state_dir: str, timeout: int, preferred_chain: str | None = None
+    session: AcmeSession,
+    spec: CertSpec,
+    state_dir: str,
+    timeout: int,
+    preferred_chain: str | None = None,
+    round_: Round = NO_ROUND,
+    waited: float = 0.0,
 ) -> dict:
-    """Validate, finalize, download and store one certificate; failures come back as its result."""
+    """Validate, finalize, download and store one certificate; failures come back as its result.
+
+    ``waited`` seconds of the order's ``timeout`` went to earlier rounds; when
+    ``round_`` ends while the order waits for validation, it comes back
+    ``in_progress``.
+    """
     if not spec.order_url:
         problem = local_problem("no order_url: acme_dns01_order did not create an order for this certificate")
         return certificate_result(spec, state_dir, status=FAILED, error=problem)
-    deadline = Deadline(timeout)
+    deadline = RoundDeadline(timeout, waited, round_)
     discard_staging(state_dir, spec.name)
     try:
         order = _prepare(session, spec, deadline)
-        key, blocks, warnings = _issue(session, spec, order, deadline, preferred_chain)
+        # The key made next lives only in this process: no round may end before the certificate is stored.
+        key, blocks, warnings = _issue(session, spec, order, deadline.without_round(), preferred_chain)
+    except RoundOver as over:
+        return in_progress(spec, state_dir, deadline.spent(), str(over))
     except OrderDoomed as doomed:
         delete_saved_order(state_dir, spec.name)
         return certificate_result(spec, state_dir, status=FAILED, error=doomed.problem)
@@ -297,13 +331,34 @@ def finalize_certificate(
 
 
 def finalize_all(
-    session: AcmeSession, specs: list[CertSpec], state_dir: str, timeout: int, preferred_chain: str | None = None
+    session: AcmeSession,
+    specs: list[CertSpec],
+    state_dir: str,
+    timeout: int,
+    preferred_chain: str | None = None,
+    round_: Round = NO_ROUND,
+    waited: dict | None = None,
 ) -> list[dict]:
-    """Finalize every order concurrently; each failure stays with its certificate."""
+    """Finalize every order concurrently; each failure stays with its certificate.
+
+    With a round, an order that would start after the round's end waits for
+    the next call (``in_progress``), except the first pool's worth: every
+    round moves at least those forward. ``waited`` maps names to the seconds
+    their orders spent in earlier rounds.
+    """
+    waited = waited or {}
+
+    def work(item: tuple[int, CertSpec]) -> dict:
+        index, spec = item
+        already = float(waited.get(spec.name) or 0.0)
+        if index >= MAX_WORKERS and round_.over():
+            return in_progress(spec, state_dir, already, NOT_STARTED)
+        return finalize_certificate(session, spec, state_dir, timeout, preferred_chain, round_, already)
+
     return run_batch(
-        specs,
-        lambda spec: finalize_certificate(session, spec, state_dir, timeout, preferred_chain),
-        lambda spec, exc: certificate_result(spec, state_dir, status=FAILED, error=exception_problem(exc)),
+        list(enumerate(specs)),
+        work,
+        lambda item, exc: certificate_result(item[1], state_dir, status=FAILED, error=exception_problem(exc)),
     )
 
 

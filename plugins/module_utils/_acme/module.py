@@ -15,16 +15,13 @@ from typing import Callable
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import AccountError, open_session
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import account_failure, open_session
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     AcmeSession,
     AcmeSettings,
     acme_argument_spec,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import (
-    exception_problem,
-    problem_text,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import problem_text
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec, SpecError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs import require
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import ACME
@@ -58,11 +55,8 @@ def session_or_fail(module: AnsibleModule, settings: AcmeSettings) -> AcmeSessio
     """The run's session with the account; the task fails when the account cannot be used or reached."""
     try:
         return open_session(settings)
-    except AccountError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - network, TLS and CA errors before any order
-        detail = problem_text(exception_problem(exc))
-        module.fail_json(msg="cannot use the ACME account at %s: %s" % (settings.directory_url, detail))
+    except Exception as exc:  # noqa: BLE001 - the account, network, TLS and CA errors before any order
+        module.fail_json(msg=account_failure(settings, exc))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

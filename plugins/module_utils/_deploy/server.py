@@ -9,17 +9,19 @@ nothing is reloaded, so the old certificate is served throughout. After a
 reload, a TLS handshake with SNI reads the served leaf: unless its serial is
 the new one, the old files go back, the server is reloaded again and the
 handshake must show the old serial. Commands run through ``/bin/sh -c`` (a
-reload may need ``$(cat pidfile)``), with their output kept in files, not
-pipes, so a daemon that a reload starts cannot hold the module up.
+reload may need ``$(cat pidfile)``) with the module's ``run_command``
+(``_common/commands.py``): it stops reading once the shell has exited and the
+output went quiet, so a daemon that a reload starts cannot hold the module up,
+and a command past ``command_timeout`` is killed with everything it started.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
 import time
+from typing import Callable
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.commands import RunCommand, run_bounded
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import (
     BUNDLE,
     Backup,
@@ -65,33 +67,24 @@ def tail(text: str) -> str:
     return joined[-TAIL_CHARS:]
 
 
-def run_command(command: str, timeout: float) -> dict:
-    """Run ``command`` with ``/bin/sh -c``; returns ``{command, rc, stdout, stderr}`` (tails), rc None if it never ended."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+#: ``runner(command, timeout)``: ``{command, rc, stdout, stderr}`` (tails), rc None when the command never ended.
+Runner = Callable[[str, float], dict]
+
+
+def shell_runner(run_command: RunCommand) -> Runner:
+    """The runner of a module: ``command`` through ``/bin/sh -c`` with the module's ``run_command``."""
+
+    def run(command: str, timeout: float) -> dict:
         try:
-            proc = subprocess.run(
-                ["/bin/sh", "-c", command],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                timeout=timeout,
-                check=False,
-            )
-            rc = proc.returncode
-            note = ""
-        except subprocess.TimeoutExpired:
-            rc = None
-            note = "no exit within %ss; stopped it" % timeout
+            done = run_bounded(run_command, ["/bin/sh", "-c", command], timeout)
         except OSError as exc:
-            rc = None
-            note = "cannot run: %s" % exc
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode("utf-8", "replace")
-        stderr = err.read().decode("utf-8", "replace")
-    if note:
-        stderr = (stderr.rstrip() + "\n" + note).strip()
-    return {"command": command, "rc": rc, "stdout": tail(stdout), "stderr": tail(stderr)}
+            return {"command": command, "rc": None, "stdout": "", "stderr": "cannot run: %s" % exc}
+        stderr = done.stderr
+        if done.timed_out:
+            stderr = (stderr.rstrip() + "\nno exit within %gs; stopped it and what it started" % timeout).strip()
+        return {"command": command, "rc": done.rc, "stdout": tail(done.stdout), "stderr": tail(stderr)}
+
+    return run
 
 
 def command_failed(output: dict) -> bool:
@@ -118,8 +111,9 @@ def served_serial(host: str, port: int, sni: str | None, timeout: float) -> str:
 class Deployment:
     """One certificate onto one server: plan, compare, then write, validate, reload, verify or roll back.
 
-    ``runner(command, timeout)`` and ``fetch(host, port, sni, timeout)`` are
-    :func:`run_command` and :func:`served_serial` unless a test gives others.
+    ``runner`` runs the validate and reload commands (:func:`shell_runner` in
+    the module); ``fetch(host, port, sni, timeout)`` is :func:`served_serial`
+    unless a test gives another.
     """
 
     def __init__(
@@ -134,7 +128,8 @@ class Deployment:
         verify_retries: int = 5,
         verify_delay: float = 2.0,
         command_timeout: float = 60,
-        runner=run_command,
+        *,
+        runner: Runner,
         fetch=served_serial,
         sleep=time.sleep,
     ):

@@ -19,8 +19,10 @@ from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files impor
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.server import (
     Deployment,
+    Runner,
     default_commands,
     pick_command,
+    shell_runner,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import dns_names, load_certificate
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import sni_for
@@ -40,8 +42,11 @@ def verify_settings(params: dict, names) -> dict | None:
     return dict(verify, sni=verify["sni"] or sni_for(names))
 
 
-def deployment(params: dict) -> Deployment:
-    """Everything checked and worked out before any change; raises DeployError naming the bad field."""
+def deployment(params: dict, runner: Runner) -> Deployment:
+    """Everything checked and worked out before any change; raises DeployError naming the bad field.
+
+    ``runner`` runs the validate and reload commands (the module's, through :func:`shell_runner`).
+    """
     if params["verify_retries"] < 0:
         raise DeployError("verify_retries must be 0 or more, not %r" % params["verify_retries"])
     if params["verify_delay"] < 0:
@@ -64,6 +69,7 @@ def deployment(params: dict) -> Deployment:
         verify_retries=params["verify_retries"],
         verify_delay=params["verify_delay"],
         command_timeout=params["command_timeout"],
+        runner=runner,
     )
 
 
@@ -71,7 +77,7 @@ def run_module(module) -> None:
     """The module's work once its arguments are parsed: fail_json or exit_json."""
     require(module, CRYPTOGRAPHY)
     try:
-        planned = deployment(module.params)
+        planned = deployment(module.params, shell_runner(module.run_command))
     except DeployError as exc:
         module.fail_json(msg="cert %r: %s" % (module.params["cert"], exc))
     result = planned.run(check_mode=module.check_mode, diff=module._diff)

@@ -117,5 +117,5 @@ def delegate_records(records, targets: dict[str, str]) -> list[dict]:
     grouped: dict[str, set] = {}
     for record in records or ():
         target = targets.get(normalize(record["name"]), normalize(record["name"]))
-        grouped.setdefault(target, set()).update(record["values"])
-    return [{"name": name, "values": sorted(grouped[name])} for name in sorted(grouped)]
+        grouped.setdefault(target, set()).update(record["txt_values"])
+    return [{"name": name, "txt_values": sorted(grouped[name])} for name in sorted(grouped)]

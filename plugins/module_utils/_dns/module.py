@@ -16,7 +16,11 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import secret_values
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import (
+    build_provider,
+    secret_values,
+)
 
 PROVIDER_PARAMS = ("provider", "providers")
 
@@ -41,3 +45,7 @@ class ProviderModule(AnsibleModule):
     def _load_params(self):
         super()._load_params()
         mask_provider_secrets(self)
+
+    def build_provider(self, config: dict) -> DnsProvider:
+        """The provider of one entry, running any program it needs (a hook) through this module's run_command."""
+        return build_provider(config, run_command=self.run_command)

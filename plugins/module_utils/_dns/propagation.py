@@ -17,6 +17,7 @@ from typing import Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import map_concurrently
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import in_zone
+from ansible_collections.certfleet.acme.plugins.module_utils._common.rounds import NO_ROUND, Round, carried
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.nameservers import (
     QUERY_TIMEOUT,
     Answer,
@@ -99,12 +100,17 @@ def server_label(server: Server) -> str:
 
 @dataclass
 class WaitResult:
-    """The outcome of :func:`wait_propagated`; ``message`` holds the table on failure."""
+    """The outcome of :func:`wait_propagated`; ``message`` holds the table on failure.
+
+    ``done`` is False when a round ended before the wait did; ``progress`` then says how far it got.
+    """
 
     ok: bool
     records: list[dict]
     elapsed: float
     message: str = ""
+    done: bool = True
+    progress: str = ""
 
 
 def _server_ok(check: Check, server: Server) -> bool:
@@ -134,7 +140,7 @@ def _report(checks: list[Check]) -> list[dict]:
                 {
                     "name": server.name,
                     "address": server.address,
-                    "values": sorted(answer.values) if answer and answer.values is not None else None,
+                    "answered": sorted(answer.values) if answer and answer.values is not None else None,
                     "ok": _server_ok(check, server),
                     "error": answer.error if answer else None,
                 }
@@ -167,6 +173,32 @@ def _failure_rows(state: str, checks: list[Check]) -> list[tuple[str, str, str]]
     return rows
 
 
+def progress_line(state: str, checks: list[Check]) -> str:
+    """How far the wait got, in one short line: counts and the first server still waited on."""
+    total = seen = 0
+    waiting = []
+    for check in checks:
+        good = [server for server in check.servers or () if _server_ok(check, server)]
+        for value in check.values:
+            total += 1
+            if check.servers and all(
+                server in good or is_satisfied(state, [value], check.answers.get(server) or Answer(status="none"))
+                for server in check.servers
+            ):
+                seen += 1
+        if not check.servers:
+            waiting.append("the nameservers of %s" % check.name)
+        waiting.extend(
+            "%s for %s" % (server_label(server), check.name) for server in check.servers or () if server not in good
+        )
+    line = "%d/%d values %s every nameserver" % (seen, total, "seen on" if state == "present" else "gone from")
+    if waiting:
+        line += "; still waiting on %s" % waiting[0]
+        if len(waiting) > 1:
+            line += " (and %d more)" % (len(waiting) - 1)
+    return line
+
+
 def wait_propagated(
     records,
     state: str = "present",
@@ -179,17 +211,23 @@ def wait_propagated(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     max_workers: int = 32,
+    waited: float = 0.0,
+    round_: Round = NO_ROUND,
 ) -> WaitResult:
     """Poll every authoritative address for every record until ``state`` holds everywhere or time runs out.
 
     ``nameservers`` replaces discovery by a fixed list of addresses (hidden or
     split-horizon setups); then ``resolvers`` is not used. ``query`` and
-    ``discovery`` are replaceable for tests.
+    ``discovery`` are replaceable for tests. ``waited`` seconds of ``timeout``
+    went to earlier rounds; when ``round_`` is over before the wait, the result
+    has ``done`` False and the next round starts afresh (discovery included).
     """
     if state not in STATES:
         raise ValueError("state: must be one of %s, got %r" % (", ".join(STATES), state))
     if timeout < 0:
         raise ValueError("timeout: must not be negative, got %r" % (timeout,))
+    if waited < 0:
+        raise ValueError("round.waited: must not be negative, got %r" % (waited,))
     if interval <= 0:
         raise ValueError("interval: must be positive, got %r" % (interval,))
     for address in nameservers or ():
@@ -199,7 +237,7 @@ def wait_propagated(
             raise ValueError("nameservers: %r is not an IP address" % (address,)) from None
     merged = values_by_name(records)
     query = query or query_txt
-    start = clock()
+    start = clock() - waited
     deadline = start + timeout
     checks = [Check(name=name, values=values) for name, values in merged.items()]
     if nameservers:
@@ -265,6 +303,9 @@ def wait_propagated(
         now = clock()
         if now >= deadline:
             break
+        if round_.over():
+            progress = "%s; %d s of %s s" % (progress_line(state, checks), now - start, timeout)
+            return WaitResult(False, _report(checks), carried(now - start), done=False, progress=progress)
         sleep(min(interval, deadline - now))
 
     rows = _failure_rows(state, checks)

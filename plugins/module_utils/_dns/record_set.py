@@ -25,7 +25,8 @@ RECORDS_ARGUMENT = dict(
     required=True,
     options=dict(
         name=dict(type="str", required=True),
-        values=dict(type="list", elements="str", required=True),
+        # txt_values: what acme_dns01_order returns them as, so its records pass through unchanged.
+        values=dict(type="list", elements="str", required=True, aliases=["txt_values"]),
     ),
 )
 

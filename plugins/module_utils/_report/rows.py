@@ -49,7 +49,7 @@ def days_until(value, now: datetime.datetime) -> int | None:
 
 
 def format_error(error) -> str:
-    """One line for an error: a message as it is, an ACME problem document as 'detail (type)'."""
+    """One line for an error: a message as it is, an ACME problem document as 'identifier: detail (type)'."""
     if error is None:
         return ""
     if isinstance(error, str):
@@ -62,6 +62,10 @@ def format_error(error) -> str:
         text = detail or kind or json.dumps(error, sort_keys=True)
         if detail and kind and kind != "about:blank":
             text = "%s (%s)" % (detail, kind)
+        identifier = error.get("identifier")
+        name = identifier.get("value") if isinstance(identifier, dict) else None
+        if name and str(name) not in text:  # which name of the certificate the CA refused
+            text = "%s: %s" % (name, text)
         subproblems = [format_error(sub) for sub in error.get("subproblems") or [] if isinstance(sub, dict)]
         subproblems = [sub for sub in subproblems if sub and sub not in text]
         if subproblems:
@@ -110,15 +114,18 @@ def _row(name: str, action: str, **fields) -> dict:
     return row
 
 
+def failure_cause(failure: dict) -> str:
+    """'stage on host: cause' for one entry of run_failures or deploy_failures (the table's and the headline's)."""
+    cause = format_error(failure.get("error")) or "failed"
+    host = failure.get("host")
+    # A deploy's error names its target and host already ("nginx on web1: ..."): the host is said once.
+    where = " on %s" % host if host and " on %s" % host not in cause else ""
+    return "%s%s: %s" % (failure.get("stage") or "run", where, cause)
+
+
 def _failure_text(failures: list[dict]) -> tuple[str, str]:
-    stages = []
-    messages = []
-    for failure in failures:
-        stage = failure.get("stage") or "run"
-        where = " on %s" % failure["host"] if failure.get("host") else ""
-        stages.append(stage)
-        messages.append("%s%s: %s" % (stage, where, format_error(failure.get("error")) or "failed"))
-    return ", ".join(dict.fromkeys(stages)), "; ".join(messages)
+    stages = [failure.get("stage") or "run" for failure in failures]
+    return ", ".join(dict.fromkeys(stages)), "; ".join(failure_cause(failure) for failure in failures)
 
 
 def build_rows(

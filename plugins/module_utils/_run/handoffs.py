@@ -129,7 +129,7 @@ def _propagation_error(order, wait_result) -> str:
         server_label,
     )
 
-    wanted = {normalize(record["name"]): record.get("values") or [] for record in order.get("records", [])}
+    wanted = {normalize(record["name"]): record.get("txt_values") or [] for record in order.get("records", [])}
     rows = []
     for record in (wait_result or {}).get("records", []) or []:
         name = normalize(record.get("name", ""))
@@ -141,8 +141,8 @@ def _propagation_error(order, wait_result) -> str:
         for server in servers:
             if server.get("ok"):
                 continue
-            values = server.get("values")
-            answer = Answer(values=None if values is None else frozenset(values), error=server.get("error"))
+            answered = server.get("answered")
+            answer = Answer(values=None if answered is None else frozenset(answered), error=server.get("error"))
             label = server_label(Server(server.get("name") or "?", server.get("address") or ""))
             rows.append((name, label, describe("present", wanted[name], answer)))
     if not rows:

@@ -35,20 +35,40 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self._plays = []
+        self._failed_items: dict[str, list[bool]] = {}
 
     def v2_playbook_on_play_start(self, play):
         self._plays.append({"play": {"name": play.get_name()}, "tasks": []})
 
     def v2_playbook_on_task_start(self, task, is_conditional):
+        self._failed_items = {}
         if not self._plays:
             self._plays.append({"play": {"name": ""}, "tasks": []})
         self._plays[-1]["tasks"].append({"task": {"name": task.get_name()}, "hosts": {}})
 
     def _record(self, result, **extra):
-        data = dict(result._result)
+        data = dict(result.result)  # result.result and result.host: _result and _host go away after 2.22
         data.update(extra)
+        # From 2.21 a loop item's result as callbacks see it has no "failed" key (the registered variable keeps
+        # it): the item callbacks below said which items failed, in loop order.
+        failed_items = self._failed_items.pop(result.host.get_name(), [])
+        for item, failed in zip(data.get("results") or [], failed_items):
+            if failed and isinstance(item, dict):
+                item["failed"] = True
         if self._plays and self._plays[-1]["tasks"]:
-            self._plays[-1]["tasks"][-1]["hosts"][result._host.get_name()] = data
+            self._plays[-1]["tasks"][-1]["hosts"][result.host.get_name()] = data
+
+    def _item(self, result, failed: bool) -> None:
+        self._failed_items.setdefault(result.host.get_name(), []).append(failed)
+
+    def v2_runner_item_on_ok(self, result):
+        self._item(result, False)
+
+    def v2_runner_item_on_failed(self, result):
+        self._item(result, True)
+
+    def v2_runner_item_on_skipped(self, result):
+        self._item(result, False)
 
     def v2_runner_on_ok(self, result):
         self._record(result)

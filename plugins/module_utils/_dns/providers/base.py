@@ -15,6 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.commands import RunCommand
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize, owner_name_error
 
 REDACTED = "********"
@@ -101,7 +102,9 @@ class DnsProvider(ABC):
         """Every option of this type beyond the common ones: the names its doc fragment documents."""
         return tuple(dict.fromkeys(cls.REQUIRED_OPTIONS + cls.OPTIONAL_OPTIONS + cls.SECRET_OPTIONS))
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, run_command: RunCommand | None = None):
+        #: The module's ``run_command``: how a provider that runs programs (``hook``) starts them.
+        self.run_command = run_command
         if not isinstance(config, dict):
             raise ProviderConfigError(None, "name", "entry must be a dictionary", type(config).__name__)
         name = config.get("name")

@@ -28,15 +28,19 @@ name goes into a second call.
 A hook cannot tell what a name holds, so this provider does not read
 (``CAN_READ`` false): ``present`` deploys every given value and ``absent``
 cleans every given value.
+
+The hook runs through the module's ``run_command`` (``_common/commands.py``),
+without a shell, with stdin at end of file, and in a session of its own, so
+that a hook past its ``timeout`` is killed together with every child it
+started.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.commands import run_bounded
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider, ProviderError
 
@@ -133,59 +137,40 @@ class HookProvider(DnsProvider):
         argv = [self.hook, verb]
         for fqdn, value in pairs:
             argv += [hook_domain(fqdn), value, value]
-        env = dict(os.environ)
-        env.update(self.environment)
-        env["CERTFLEET_ZONE"] = normalize(zone)
-        env["CERTFLEET_TXT_NAMES"] = " ".join(normalize(pair[0]) for pair in pairs)
+        # On top of the module's environment, which the hook inherits.
+        environ_update = dict(self.environment)
+        environ_update["CERTFLEET_ZONE"] = normalize(zone)
+        environ_update["CERTFLEET_TXT_NAMES"] = " ".join(normalize(pair[0]) for pair in pairs)
         if ttl is not None:
-            env["CERTFLEET_TTL"] = str(ttl)
+            environ_update["CERTFLEET_TTL"] = str(ttl)
         names = sorted({normalize(pair[0]) for pair in pairs})
         record = names[0] if len(names) == 1 else None
         domains = " ".join(hook_domain(pair[0]) for pair in pairs)
         what = "hook %s %s %s" % (self.hook, verb, domains)
+        if self.run_command is None:
+            raise self.error(record, "%s: cannot run: no module to run it through" % what)
         try:
-            # A session of its own, so that a timeout kills the hook's children too.
-            with subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                start_new_session=True,
-            ) as proc:
-                try:
-                    stdout, stderr = proc.communicate(timeout=self.timeout)
-                except subprocess.TimeoutExpired:
-                    self._kill(proc)
-                    raise self.error(record, "%s: no exit within %ss; stopped it" % (what, self.timeout)) from None
+            done = run_bounded(self.run_command, argv, self.timeout, environ_update)
         except OSError as exc:
             raise self.error(record, "%s: cannot run: %s" % (what, exc)) from None
-        if proc.returncode == 0:
+        if done.timed_out:
+            raise self.error(
+                record,
+                "%s: no exit within %gs (the hook's timeout); stopped it and its children" % (what, self.timeout),
+            )
+        if done.rc == 0:
             return
-        if proc.returncode < 0:
-            status = "was killed by signal %d" % -proc.returncode
+        if done.rc < 0:
+            status = "was killed by signal %d" % -done.rc
         else:
-            status = "exited with code %d" % proc.returncode
-        err = _tail(stderr.decode("utf-8", "replace"))
+            status = "exited with code %d" % done.rc
+        err = _tail(done.stderr)
         if err:
             detail = ": stderr: %s" % err
         else:
-            out = _tail(stdout.decode("utf-8", "replace"))
+            out = _tail(done.stdout)
             detail = ": stdout: %s" % out if out else " (no output)"
         raise self.error(record, "%s %s%s" % (what, status, detail))
-
-    @staticmethod
-    def _kill(proc: subprocess.Popen) -> None:
-        """Kill the hook's whole process group and reap it."""
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            proc.kill()
-        try:
-            proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            # A grandchild that left the group still holds the pipes; do not wait for it.
-            pass
 
     def _calls(self, records: dict[str, list[str]]) -> list[list[tuple[str, str]]]:
         if self.chain:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.commands import RunCommand
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import longest_zone, normalize
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import (
     DnsProvider,
@@ -137,10 +138,13 @@ def check_configs(configs: list) -> None:
         check_zones(name, config.get("zones"))
 
 
-def build_provider(config: dict) -> DnsProvider:
-    """Create the provider object for one entry; validates it fully, without network access."""
+def build_provider(config: dict, run_command: RunCommand | None = None) -> DnsProvider:
+    """Create the provider object for one entry; validates it fully, without network access.
+
+    ``run_command`` is the module's: a ``hook`` entry runs its program through it.
+    """
     check_configs([config])
-    return PROVIDER_TYPES[config["type"]](config)
+    return PROVIDER_TYPES[config["type"]](config, run_command)
 
 
 class Router:

@@ -53,7 +53,7 @@ def test_wildcard_and_apex_make_one_record_with_two_values():
     pairs += authorization_records(authz("example.org", wildcard=True, token="wild"), ACCOUNT_KEY)
     records = group_records(pairs)
     assert records == [
-        {"name": "_acme-challenge.example.org", "values": sorted([expected_value("apex"), expected_value("wild")])}
+        {"name": "_acme-challenge.example.org", "txt_values": sorted([expected_value("apex"), expected_value("wild")])}
     ]
 
 
@@ -62,20 +62,20 @@ def test_grouping_sorts_names_and_drops_repeated_values():
         [("_acme-challenge.b.test", "1"), ("_acme-challenge.a.test", "2"), ("_acme-challenge.B.test.", "1")]
     )
     assert records == [
-        {"name": "_acme-challenge.a.test", "values": ["2"]},
-        {"name": "_acme-challenge.b.test", "values": ["1"]},
+        {"name": "_acme-challenge.a.test", "txt_values": ["2"]},
+        {"name": "_acme-challenge.b.test", "txt_values": ["1"]},
     ]
 
 
 def test_merge_across_orders_by_name():
-    first = [{"name": "_acme-challenge.example.org", "values": ["1"]}]
+    first = [{"name": "_acme-challenge.example.org", "txt_values": ["1"]}]
     second = [
-        {"name": "_acme-challenge.example.org", "values": ["2"]},
-        {"name": "_acme-challenge.x.test", "values": ["3"]},
+        {"name": "_acme-challenge.example.org", "txt_values": ["2"]},
+        {"name": "_acme-challenge.x.test", "txt_values": ["3"]},
     ]
     assert merge_records([first, second, []]) == [
-        {"name": "_acme-challenge.example.org", "values": ["1", "2"]},
-        {"name": "_acme-challenge.x.test", "values": ["3"]},
+        {"name": "_acme-challenge.example.org", "txt_values": ["1", "2"]},
+        {"name": "_acme-challenge.x.test", "txt_values": ["3"]},
     ]
 
 

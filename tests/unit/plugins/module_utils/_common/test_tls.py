@@ -167,7 +167,17 @@ def test_fake_listener_tls_passes_strict_verification(tmp_path):
 
 def test_a_ca_without_key_usage_is_refused_in_strict_mode_only(no_key_usage):
     server, ca = no_key_usage
-    handshake(ssl.create_default_context(cafile=str(ca)), server.port)  # the old default lets it pass
+    lenient = ssl.create_default_context(cafile=str(ca))
+    lenient.verify_flags &= ~STRICT
+    handshake(lenient, server.port)  # the default before Python 3.13 lets it pass
+    default = ssl.create_default_context(cafile=str(ca))
+    strict_by_default = sys.version_info >= (3, 13)
+    assert bool(default.verify_flags & ssl.VERIFY_X509_STRICT) is strict_by_default
+    if strict_by_default:
+        with pytest.raises(ssl.SSLCertVerificationError, match="CA cert does not include key usage extension"):
+            handshake(default, server.port)
+    else:
+        handshake(default, server.port)
     with pytest.raises(ssl.SSLCertVerificationError) as refused:
         handshake(strict_context(ca), server.port)
     assert refused.value.verify_message == "CA cert does not include key usage extension"

@@ -22,7 +22,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._deploy.server impo
     default_commands,
     explain,
     pick_command,
-    run_command,
+    shell_runner,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import ServedCertError
 
@@ -130,7 +130,13 @@ def test_default_commands():
     assert pick_command("mine", "nginx -t") == "mine"
 
 
-def test_run_command_keeps_tails_and_codes():
+@pytest.fixture
+def run_command(ansible_module):
+    """The runner cert_deploy uses: /bin/sh -c through a real AnsibleModule's run_command."""
+    return shell_runner(ansible_module.run_command)
+
+
+def test_run_command_keeps_tails_and_codes(run_command):
     output = run_command("for i in $(seq 1 50); do echo line$i; done; echo oops >&2; exit 4", 10)
     assert output["rc"] == 4
     assert output["stdout"].splitlines()[-1] == "line50" and "line1\n" not in output["stdout"]
@@ -141,16 +147,19 @@ def test_run_command_keeps_tails_and_codes():
     )
 
 
-def test_run_command_does_not_wait_for_a_daemon_it_started():
+def test_run_command_does_not_wait_for_a_daemon_it_started(run_command):
     started = time.monotonic()
     output = run_command("sleep 5 & echo started", 10)
     assert output["rc"] == 0 and output["stdout"] == "started"
     assert time.monotonic() - started < 3
 
 
-def test_run_command_timeout():
-    output = run_command("sleep 5", 0.3)
-    assert output["rc"] is None and "no exit within 0.3s" in output["stderr"]
+def test_run_command_timeout(run_command, tmp_path):
+    marker = tmp_path / "still-running"
+    output = run_command("(sleep 2; touch %s) & sleep 5" % marker, 0.3)
+    assert output["rc"] is None and output["stderr"] == "no exit within 0.3s; stopped it and what it started"
+    time.sleep(2.5)
+    assert not marker.exists(), "the command's children are stopped too"
 
 
 def test_first_deploy(tmp_path, new):

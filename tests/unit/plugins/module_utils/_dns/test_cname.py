@@ -121,15 +121,15 @@ def test_too_long_chain_is_refused():
 
 def test_delegate_records_merges_values_at_a_shared_target():
     records = [
-        {"name": "_acme-challenge.a.example.test", "values": ["1"]},
-        {"name": "_acme-challenge.b.example.test", "values": ["2"]},
-        {"name": "_acme-challenge.c.example.test", "values": ["3"]},
+        {"name": "_acme-challenge.a.example.test", "txt_values": ["1"]},
+        {"name": "_acme-challenge.b.example.test", "txt_values": ["2"]},
+        {"name": "_acme-challenge.c.example.test", "txt_values": ["3"]},
     ]
     targets = {
         "_acme-challenge.a.example.test": "shared.validation.test",
         "_acme-challenge.b.example.test": "shared.validation.test",
     }
     assert cd.delegate_records(records, targets) == [
-        {"name": "_acme-challenge.c.example.test", "values": ["3"]},
-        {"name": "shared.validation.test", "values": ["1", "2"]},
+        {"name": "_acme-challenge.c.example.test", "txt_values": ["3"]},
+        {"name": "shared.validation.test", "txt_values": ["1", "2"]},
     ]

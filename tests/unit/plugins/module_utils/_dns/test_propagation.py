@@ -92,7 +92,7 @@ def test_all_servers_show_all_values_returns_at_once():
     assert result.ok and result.elapsed == 0
     [record] = result.records
     assert record["zone"] == "example.com" and record["ok"]
-    assert [(s["name"], s["address"], s["values"], s["ok"]) for s in record["servers"]] == [
+    assert [(s["name"], s["address"], s["answered"], s["ok"]) for s in record["servers"]] == [
         ("ns1.example.com", "192.0.2.1", ["apex", "wild"], True),
         ("ns2.example.com", "192.0.2.2", ["apex", "wild"], True),
     ]
@@ -211,7 +211,7 @@ def test_explicit_nameservers_skip_discovery():
     assert result.ok and discovery.calls == []
     assert result.records[0]["zone"] is None
     assert result.records[0]["servers"] == [
-        {"name": "192.0.2.7", "address": "192.0.2.7", "values": ["apex", "wild"], "ok": True, "error": None}
+        {"name": "192.0.2.7", "address": "192.0.2.7", "answered": ["apex", "wild"], "ok": True, "error": None}
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.certfleet.acme.plugins.filter.report_expiry import FilterModule
+from ansible_collections.certfleet.acme.plugins.filter.run_report import FilterModule
 from ansible_collections.certfleet.acme.plugins.module_utils._report.fields import (
     EXPIRY_FIELDS,
     attention_rows,

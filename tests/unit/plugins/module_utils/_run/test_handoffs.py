@@ -5,12 +5,12 @@ from __future__ import annotations
 from ansible_collections.certfleet.acme.plugins.module_utils._run import handoffs
 
 ORDERS = [
-    {"name": "a", "status": "pending", "records": [{"name": "_acme-challenge.a.example.test", "values": ["1"]}]},
-    {"name": "b", "status": "pending", "records": [{"name": "_acme-challenge.b.example.test", "values": ["2"]}]},
+    {"name": "a", "status": "pending", "records": [{"name": "_acme-challenge.a.example.test", "txt_values": ["1"]}]},
+    {"name": "b", "status": "pending", "records": [{"name": "_acme-challenge.b.example.test", "txt_values": ["2"]}]},
     {"name": "c", "status": "ready", "records": []},
     {"name": "d", "status": "failed", "records": [], "error": {"detail": "rateLimited"}},
 ]
-NS1 = {"name": "ns1.example.test", "address": "192.0.2.1", "values": ["1", "2"], "ok": True, "error": None}
+NS1 = {"name": "ns1.example.test", "address": "192.0.2.1", "answered": ["1", "2"], "ok": True, "error": None}
 WAIT = {
     "msg": "timed out after 8s: 1 of 2 record(s) not published on every authoritative nameserver: (the table)",
     "elapsed": 8.02,
@@ -19,7 +19,7 @@ WAIT = {
         {
             "name": "_acme-challenge.b.example.test",
             "ok": False,
-            "servers": [NS1, {"name": "ns2.example.test", "address": "192.0.2.2", "values": [], "ok": False}],
+            "servers": [NS1, {"name": "ns2.example.test", "address": "192.0.2.2", "answered": [], "ok": False}],
         },
     ],
 }
@@ -48,10 +48,18 @@ def test_run_failures_name_stage_and_cause():
 
 def test_propagation_failure_shows_each_certificate_only_its_own_records():
     orders = [
-        {"name": "x", "status": "pending", "records": [{"name": "_acme-challenge.x.example.test", "values": ["v1"]}]},
-        {"name": "y", "status": "pending", "records": [{"name": "_acme-challenge.y.example.test", "values": ["v2"]}]},
+        {
+            "name": "x",
+            "status": "pending",
+            "records": [{"name": "_acme-challenge.x.example.test", "txt_values": ["v1"]}],
+        },
+        {
+            "name": "y",
+            "status": "pending",
+            "records": [{"name": "_acme-challenge.y.example.test", "txt_values": ["v2"]}],
+        },
     ]
-    stale = {"name": "ns2.example.test", "address": "192.0.2.2", "values": None, "ok": False, "error": "timeout"}
+    stale = {"name": "ns2.example.test", "address": "192.0.2.2", "answered": None, "ok": False, "error": "timeout"}
     wait = {
         "msg": "timed out after 5s: the whole table",
         "elapsed": 5.0,

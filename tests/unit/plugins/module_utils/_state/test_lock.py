@@ -163,9 +163,8 @@ def test_check_mode_writes_nothing(tmp_path, sleeper):
     assert read_lock(tmp_path)["run_id"] == "theirs"
 
 
-def _contend(state_dir, start, results, done):
-    while time.time() < start:
-        time.sleep(0.001)
+def _contend(state_dir, ready, results, done):
+    ready.wait(60)  # every worker is up before any of them tries
     try:
         outcome = sl.acquire(state_dir, os.getpid())
         results.put(("acquired", outcome["warnings"]))
@@ -178,11 +177,12 @@ def _contend(state_dir, start, results, done):
 def test_exactly_one_of_many_concurrent_runs_gets_the_lock(tmp_path, stale):
     if stale:
         sl.acquire(str(tmp_path), dead_pid(), run_id="killed")
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: forking the multi-threaded pytest process is deprecated (and may deadlock).
+    context = multiprocessing.get_context("spawn")
     results = context.Queue()
     done = context.Event()
-    start = time.time() + 0.5
-    workers = [context.Process(target=_contend, args=(str(tmp_path), start, results, done)) for index in range(8)]
+    ready = context.Barrier(8)
+    workers = [context.Process(target=_contend, args=(str(tmp_path), ready, results, done)) for index in range(8)]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=30) for worker in workers]

@@ -74,11 +74,21 @@ def entry(hook: str, **extra) -> dict:
     return config
 
 
-def provider(hook: str, log: str | None = None, **extra) -> HookProvider:
-    environment = dict(extra.pop("environment", {}))
-    if log:
-        environment["HOOK_LOG"] = log
-    return build_provider(entry(hook, environment=environment, **extra))
+@pytest.fixture
+def factory(ansible_module):
+    """build_provider as the modules call it: hooks run through a real AnsibleModule's run_command."""
+    return lambda config: build_provider(config, run_command=ansible_module.run_command)
+
+
+@pytest.fixture
+def provider(factory):
+    def build(hook: str, log: str | None = None, **extra) -> HookProvider:
+        environment = dict(extra.pop("environment", {}))
+        if log:
+            environment["HOOK_LOG"] = log
+        return factory(entry(hook, environment=environment, **extra))
+
+    return build
 
 
 # ------------------------------------------------------------------ helpers
@@ -103,7 +113,7 @@ def test_secret_strings_flattens_dicts_and_lists():
 
 
 # ------------------------------------------------------------ configuration
-def test_options_and_defaults(logging_hook):
+def test_options_and_defaults(logging_hook, provider):
     hook, log, _calls = logging_hook
     made = provider(hook, log)
     assert made.hook == hook and made.chain is False and made.timeout == 300
@@ -166,7 +176,7 @@ def test_every_environment_value_is_a_secret_for_masking(logging_hook):
 
 
 # -------------------------------------------------------------- call shapes
-def test_deploy_and_clean_argument_order(logging_hook):
+def test_deploy_and_clean_argument_order(logging_hook, provider):
     hook, log, calls = logging_hook
     made = provider(hook, log)
     made.add_values("example.org", {"_acme-challenge.www.example.org": [V1]}, 60)
@@ -177,7 +187,7 @@ def test_deploy_and_clean_argument_order(logging_hook):
     ]
 
 
-def test_one_call_per_value_without_chain(logging_hook):
+def test_one_call_per_value_without_chain(logging_hook, provider):
     hook, log, calls = logging_hook
     made = provider(hook, log)
     made.add_values(
@@ -192,7 +202,7 @@ def test_one_call_per_value_without_chain(logging_hook):
     ]
 
 
-def test_chain_mode_passes_triples_in_one_call_per_round(logging_hook):
+def test_chain_mode_passes_triples_in_one_call_per_round(logging_hook, provider):
     hook, log, calls = logging_hook
     made = provider(hook, log, chain=True)
     made.add_values(
@@ -218,7 +228,7 @@ def test_chain_mode_passes_triples_in_one_call_per_round(logging_hook):
     )
 
 
-def test_environment_is_passed_with_the_callers_and_the_zone(logging_hook):
+def test_environment_is_passed_with_the_callers_and_the_zone(logging_hook, provider):
     hook, log, calls = logging_hook
     made = provider(hook, log, environment={"API_KEY": SECRET, "PLAIN": 7})
     made.add_values("example.net", {"_acme-challenge.example.net": [V1]}, 120)
@@ -243,7 +253,7 @@ exit 3
 """
 
 
-def test_failure_names_hook_verb_domain_code_and_stderr_without_secrets(tmp_path):
+def test_failure_names_hook_verb_domain_code_and_stderr_without_secrets(tmp_path, provider):
     hook = write_hook(tmp_path, FAILING_HOOK)
     made = provider(hook, environment={"API_KEY": SECRET})
     with pytest.raises(ProviderError) as err:
@@ -256,13 +266,13 @@ def test_failure_names_hook_verb_domain_code_and_stderr_without_secrets(tmp_path
     assert err.value.record == "_acme-challenge.www.example.org"
 
 
-def test_failure_without_stderr_shows_stdout(tmp_path):
+def test_failure_without_stderr_shows_stdout(tmp_path, provider):
     hook = write_hook(tmp_path, '#!/bin/sh\necho "ERROR: zone $2 not found"\nexit 1\n')
     with pytest.raises(ProviderError, match=r"exited with code 1: stdout: ERROR: zone www.example.org not found"):
         provider(hook).add_values("example.org", {"_acme-challenge.www.example.org": [V1]}, 60)
 
 
-def test_deploy_stops_at_the_first_failure_clean_tries_every_value(tmp_path):
+def test_deploy_stops_at_the_first_failure_clean_tries_every_value(tmp_path, provider):
     log = tmp_path / "calls.log"
     hook = write_hook(tmp_path, '#!/bin/sh\necho "$1 $2" >> %s\necho "no $2" >&2\nexit 2\n' % log)
     made = provider(hook)
@@ -277,19 +287,55 @@ def test_deploy_stops_at_the_first_failure_clean_tries_every_value(tmp_path):
     assert "no a.example.org" in str(err.value) and "no b.example.org" in str(err.value)
 
 
-def test_timeout_kills_the_hook_and_its_children(tmp_path):
+def test_timeout_kills_the_hook_and_its_children(tmp_path, provider):
     marker = tmp_path / "still-running"
     hook = write_hook(tmp_path, "#!/bin/sh\n(sleep 3; touch %s) &\nsleep 30\n" % marker)
     made = provider(hook, timeout=1)
     started = time.monotonic()
-    with pytest.raises(ProviderError, match=r"deploy_challenge www.example.org: no exit within 1"):
+    with pytest.raises(ProviderError) as err:
         made.add_values("example.org", {"_acme-challenge.www.example.org": [V1]}, 60)
+    assert "hook %s deploy_challenge www.example.org: no exit within 1s (the hook's timeout)" % hook in str(err.value)
     assert time.monotonic() - started < 10
     time.sleep(3.5)
     assert not marker.exists()
 
 
-def test_hook_reads_no_stdin(tmp_path):
+def test_timeout_kills_a_child_that_sleeps_forever(tmp_path, provider):
+    pid_file = tmp_path / "child.pid"
+    hook = write_hook(tmp_path, "#!/bin/sh\nsleep 100000 &\necho $! > %s\nwait\n" % pid_file)
+    with pytest.raises(ProviderError, match=r"no exit within 1s .* stopped it and its children"):
+        provider(hook, timeout=1).add_values("example.org", {"_acme-challenge.www.example.org": [V1]}, 60)
+    child = int(pid_file.read_text())
+    for _attempt in range(50):  # SIGKILL is sent; the kernel may take a moment to reap it
+        if not alive(child):
+            break
+        time.sleep(0.1)
+    assert not alive(child)
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its parent to reap it counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_hook_built_without_a_module_says_so(logging_hook):
+    hook, _log, _calls = logging_hook
+    with pytest.raises(ProviderError, match=r"deploy_challenge www.example.org: cannot run: no module to run it"):
+        build_provider(entry(hook)).add_values("example.org", {"_acme-challenge.www.example.org": [V1]}, 60)
+
+
+def test_a_hook_the_system_cannot_start_is_named(tmp_path, provider):
+    hook = write_hook(tmp_path, "#!/nonexistent/interpreter\n")
+    with pytest.raises(ProviderError) as err:
+        provider(hook).add_values("example.org", {"_acme-challenge.www.example.org": [V1]}, 60)
+    assert "exited with code 127: stderr: cannot run %s: No such file or directory" % hook in str(err.value)
+
+
+def test_hook_reads_no_stdin(tmp_path, provider):
     # A hook written for a person ("press enter") gets end of file instead of hanging.
     hook = write_hook(tmp_path, "#!/bin/sh\nread answer\nexit 0\n")
     provider(hook, timeout=5).add_values("example.org", {"_acme-challenge.www.example.org": [V1]}, 60)
@@ -301,7 +347,7 @@ def test_plan_changes_without_reading_changes_every_given_value():
     assert plan_changes("absent", [V1, V2], None) == ([], [V1, V2])
 
 
-def test_sync_deploys_and_cleans_every_value_without_reading(logging_hook, monkeypatch):
+def test_sync_deploys_and_cleans_every_value_without_reading(logging_hook, monkeypatch, factory):
     hook, log, calls = logging_hook
 
     def no_read(self, zone, fqdn):
@@ -311,10 +357,10 @@ def test_sync_deploys_and_cleans_every_value_without_reading(logging_hook, monke
     config = entry(hook, environment={"HOOK_LOG": log})
     records = [{"name": "_acme-challenge.example.org", "values": [V1, V2]}]
 
-    check = sync_records(records, [config], check_mode=True)
+    check = sync_records(records, [config], check_mode=True, factory=factory)
     assert check.changed and check.records[0]["added"] == [V1, V2] and calls() == []
 
-    added = sync_records(records, [config], ttl=90)
+    added = sync_records(records, [config], ttl=90, factory=factory)
     item = added.records[0]
     assert added.changed and not added.errors and item["added"] == [V1, V2]
     assert item["before"] is None and item["after"] is None
@@ -323,19 +369,19 @@ def test_sync_deploys_and_cleans_every_value_without_reading(logging_hook, monke
         % tuple(sorted([V1, V2]))
     )
     # Present again: the hook cannot know the values are there, so it deploys them again.
-    assert sync_records(records, [config]).changed
+    assert sync_records(records, [config], factory=factory).changed
 
-    removed = sync_records(records, [config], state="absent")
+    removed = sync_records(records, [config], state="absent", factory=factory)
     assert removed.changed and removed.records[0]["removed"] == [V1, V2]
     assert removed.diff["before"].count("TXT") == 2 and removed.diff["after"] == ""
     verbs = [call["argv"][0] for call in calls()]
     assert verbs == ["deploy_challenge"] * 4 + ["clean_challenge"] * 2
 
 
-def test_sync_reports_a_failing_hook_without_its_secret(tmp_path):
+def test_sync_reports_a_failing_hook_without_its_secret(tmp_path, factory):
     hook = write_hook(tmp_path, FAILING_HOOK)
     config = entry(hook, environment={"API_KEY": SECRET})
-    result = sync_records([{"name": "_acme-challenge.www.example.org", "values": [V1]}], [config])
+    result = sync_records([{"name": "_acme-challenge.www.example.org", "values": [V1]}], [config], factory=factory)
     assert len(result.errors) == 1
     assert "exited with code 3" in result.errors[0] and "rackspace said 401" in result.errors[0]
     assert SECRET not in json.dumps(result.records) + result.errors[0]

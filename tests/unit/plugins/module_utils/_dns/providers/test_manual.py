@@ -8,8 +8,6 @@ import json
 import os
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import ProviderConfigError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.manual import ManualProvider
@@ -117,31 +115,22 @@ def test_sync_collects_notices_and_check_mode_has_none(tmp_path):
 
 
 # ------------------------------------------------------------- the module
-def run_module(monkeypatch, capsys, args: dict) -> dict:
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-    with pytest.raises(SystemExit):
-        dns_txt_record.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def test_module_warns_and_returns_notices(monkeypatch, capsys, tmp_path):
+def test_module_warns_and_returns_notices(run_module, tmp_path):
     path = tmp_path / "records.json"
     result = run_module(
-        monkeypatch,
-        capsys,
+        dns_txt_record.main,
         {"provider": entry(path=str(path)), "records": [{"name": "_acme-challenge.www.example.org", "values": [V1]}]},
     )
     assert result["changed"] is True and not result.get("failed")
     line = "provider 'ops': create in zone example.org: _acme-challenge.www.example.org. 60 IN TXT \"%s\"" % V1
     assert result["notices"][0] == line
-    assert line in result["warnings"]
+    assert line in [warning["event"]["msg"] for warning in result["warnings"]]  # a WarningSummary since 2.19
     assert path.exists()
 
 
-def test_module_in_check_mode_returns_no_notices(monkeypatch, capsys):
+def test_module_in_check_mode_returns_no_notices(run_module):
     result = run_module(
-        monkeypatch,
-        capsys,
+        dns_txt_record.main,
         {
             "provider": entry(),
             "records": [{"name": "_acme-challenge.www.example.org", "values": [V1]}],
@@ -149,3 +138,17 @@ def test_module_in_check_mode_returns_no_notices(monkeypatch, capsys):
         },
     )
     assert result["notices"] == [] and result["changed"] is True
+
+
+def test_module_takes_the_records_acme_dns01_order_returns(run_module, tmp_path):
+    """acme_dns01_order returns ``txt_values``; the role passes its records to this module as they are."""
+    path = tmp_path / "records.json"
+    result = run_module(
+        dns_txt_record.main,
+        {
+            "provider": entry(path=str(path)),
+            "records": [{"name": "_acme-challenge.www.example.org", "txt_values": [V1]}],
+        },
+    )
+    assert not result.get("failed") and result["records"][0]["added"] == [V1]
+    assert json.loads(path.read_text())["records"][0]["values"] == [V1]

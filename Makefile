@@ -22,6 +22,8 @@ COLL_LINK   := $(COLL_PATH)/ansible_collections/certfleet/acme
 # enclosing git repository, which ignores .build. One copy per ansible-core release, so they run side by side.
 SANITY_BASE := $(or $(TMPDIR),/tmp)/certfleet-sanity-$(shell echo "$(CURDIR)" | md5sum | cut -c1-8)
 PYTEST_ARGS ?=
+# Each part of make test ends with the seconds it took (bash counts SECONDS from the start of the recipe line).
+TOOK = echo "[make test] took $$SECONDS s:"
 
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_PATH)
@@ -81,16 +83,17 @@ $(addprefix sanity-,$(CORES)): sanity-%: collection venvs
 	    | tar -cf - -T - | tar -xf - -C $$root && \
 	  $(call venv_of,$*)/bin/python scripts/provide_get_pip.py && \
 	  echo "ansible-test sanity: ansible-core $*, Python $(PY_$*)" && \
-	  cd $$root && PATH=$(call venv_of,$*)/bin:$$PATH ansible-test sanity --venv --python $(PY_$*) --color no --truncate 0
+	  cd $$root && PATH=$(call venv_of,$*)/bin:$$PATH ansible-test sanity --venv --python $(PY_$*) --color no --truncate 0 && \
+	  $(TOOK) sanity-$*
 
 lint: collection
-	ansible-lint --offline --profile production
+	ansible-lint --offline --profile production && $(TOOK) lint
 
 unit: $(addprefix unit-,$(CORES))
 
 $(addprefix unit-,$(CORES)): unit-%: collection venvs
 	@echo "unit tests: ansible-core $*, Python $(PY_$*)"
-	$(call venv_of,$*)/bin/python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+	$(call venv_of,$*)/bin/python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS) && $(TOOK) unit-$*
 
 # The execution environment's build context from the collection tarball; no container engine is needed for it.
 # Build the image from it with `podman build -f Containerfile -t <tag> .build/ee/context`.
@@ -99,24 +102,24 @@ ee: venv
 	@rm -rf $(EE_DIR)
 	ansible-galaxy collection build --force --output-path $(EE_DIR)
 	ansible-builder create -f execution-environment.yml -c $(EE_DIR)/context --output-filename Containerfile
-	$(VENV)/bin/python scripts/check_ee_context.py execution-environment.yml $(EE_DIR)/context
+	$(VENV)/bin/python scripts/check_ee_context.py execution-environment.yml $(EE_DIR)/context && $(TOOK) ee
 
 integration: collection
 	@# Two workers, each with its own rig (slot): much of a test is waiting on DNS and ACME. test_role_matrix.py
 	@# is the short run for the older releases (make matrix); test_role.py covers it here.
-	pytest -q -n 2 --dist loadfile tests/integration --ignore=tests/integration/test_role_matrix.py $(PYTEST_ARGS)
+	pytest -q -n 2 --dist loadfile tests/integration --ignore=tests/integration/test_role_matrix.py $(PYTEST_ARGS) && $(TOOK) integration
 
 # Every scenario in extensions/molecule, full test sequence; on this machine, no container engine
 # (the default scenario runs the role on localhost against the rig and a private nginx).
 molecule: collection
-	molecule test --all
+	molecule test --all && $(TOOK) molecule
 
 # On each older release: the role issues on the rig, a second run changes nothing, a failure reads right.
 matrix: $(addprefix matrix-,$(OLDER_CORES))
 
 $(addprefix matrix-,$(OLDER_CORES)): matrix-%: collection venvs
 	@echo "role run: ansible-core $*, Python $(PY_$*)"
-	$(call venv_of,$*)/bin/python -m pytest -q -p no:cacheprovider tests/integration/test_role_matrix.py $(PYTEST_ARGS)
+	$(call venv_of,$*)/bin/python -m pytest -q -p no:cacheprovider tests/integration/test_role_matrix.py $(PYTEST_ARGS) && $(TOOK) matrix-$*
 
 # certbot, lego and the ansible package (community.crypto) are installed by the bench's own script,
 # certbot and ansible in .build/bench-venv. BENCH_ARGS e.g. --tools ours --workloads single --sizes 1,10

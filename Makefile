@@ -31,7 +31,8 @@ export PYTHONPATH := $(COLL_PATH)
 export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help deps venv venvs collection demo test checks sanity lint unit ee integration molecule matrix bench format clean
+.PHONY: help deps venv venvs collection demo test checks sanity lint unit ee galaxy-import integration molecule matrix
+.PHONY: bench format clean
 .PHONY: $(addprefix sanity-,$(CORES)) $(addprefix unit-,$(CORES)) $(addprefix matrix-,$(OLDER_CORES))
 
 help:
@@ -71,7 +72,7 @@ test: deps collection venvs
 	@$(MAKE) --no-print-directory -j2 --output-sync=target matrix
 	@echo "make test: all checks passed"
 
-checks: $(addprefix sanity-,$(CORES)) $(addprefix unit-,$(CORES)) lint ee
+checks: $(addprefix sanity-,$(CORES)) $(addprefix unit-,$(CORES)) lint ee galaxy-import
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name>; it is
 # given a copy of the tracked and new files so .venv and .build stay out.
@@ -113,6 +114,13 @@ integration: collection
 # (the default scenario runs the role on localhost against the rig and a private nginx).
 molecule: collection
 	molecule test --all && $(TOOK) molecule
+
+# galaxy-importer (Galaxy's own import checks: metadata, docs, ansible-lint) on the tarball, offline, in its own venv.
+$(BUILD)/venv-importer/.installed: scripts/make_venv.sh
+	@bash scripts/make_venv.sh $(BUILD)/venv-importer 3.12 /dev/null "galaxy-importer>=0.4.44,<0.5"
+
+galaxy-import: $(BUILD)/venv-importer/.installed
+	bash scripts/galaxy_import_check.sh $(BUILD)/venv-importer && $(TOOK) galaxy-import
 
 # On each older release: the role issues on the rig, a second run changes nothing, a failure reads right.
 matrix: $(addprefix matrix-,$(OLDER_CORES))

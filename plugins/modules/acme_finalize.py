@@ -176,7 +176,9 @@ certificates:
       returned: when RV(certificates[].status=in_progress)
       sample: validation of 1 authorization(s)
     serial:
-      description: Serial number of the new certificate in lower-case hexadecimal; V(null) unless issued.
+      description:
+        - Serial number of the new certificate as C(openssl x509 -noout -serial) prints it, in upper-case hexadecimal
+          with two digits per byte (a leading zero is kept); V(null) unless issued.
       type: str
       returned: always
       sample: 5f3a9c0e1d2b4a69

@@ -200,7 +200,9 @@ name:
   type: str
   sample: www-20250301120000
 serial:
-  description: The deployed certificate's serial number (lower-case hex).
+  description:
+    - The deployed certificate's serial number, as C(openssl x509 -noout -serial) prints it, in upper-case
+      hexadecimal with two digits per byte (a leading zero is kept).
   returned: always
   type: str
   sample: 4b1d0c3f9a2e
@@ -224,7 +226,9 @@ previous:
       description: The IAM server certificate or secret name, when there is one.
       type: str
     serial:
-      description: Its serial number (lower-case hex), when it could be read.
+      description:
+        - Its serial number, as C(openssl x509 -noout -serial) prints it, in upper-case hexadecimal with two digits
+          per byte (a leading zero is kept), when it could be read.
       type: str
     not_after:
       description: Its expiry, when it could be read.

@@ -221,7 +221,9 @@ files:
       type: list
       elements: str
 expected_serial:
-  description: Serial number of the certificate deployed, lower-case hexadecimal.
+  description:
+    - Serial number of the certificate deployed, as C(openssl x509 -noout -serial) prints it, in upper-case
+      hexadecimal with two digits per byte (a leading zero is kept).
   returned: always
   type: str
   sample: 4a3f0c9d1e2b
@@ -272,7 +274,7 @@ msg:
   description: What happened, in one line.
   returned: always
   type: str
-  sample: "deployed; 127.0.0.1:443 (SNI www.example.com) serves serial 4a3f0c9d1e2b"
+  sample: "deployed; 127.0.0.1:443 (SNI www.example.com) serves serial 4A3F0C9D1E2B"
 """
 
 from ansible.module_utils.basic import AnsibleModule

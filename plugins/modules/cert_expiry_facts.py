@@ -23,7 +23,9 @@ description:
     window is chosen once and kept, with the window and the time the CA may next be asked (its C(Retry-After)),
     under the key C(ari) of C(<state_dir>/<name>/cert.json). The CA is asked again only after that time; the time is
     chosen again only when the CA moved the window. A window that lies in the past means renew now. When the CA
-    cannot be asked, the module warns and decides by remaining lifetime."
+    cannot be asked, the module warns and decides by remaining lifetime. When O(acme_directory) answers with no
+    directory (a wrong URL, HTTP 404), it decides by remaining lifetime too and warns C(no ACME directory at <URL>),
+    with the HTTP status, only when no certificate is due: ordering a due one fails with that very message."
   - "Without ARI: with O(renew_days) set, renew when fewer days remain; by default renew when a third of the
     lifetime is left, or half of it for lifetimes of 10 days or less (a 90-day certificate with 30 days left,
     a 6-day certificate with 3 days left)."
@@ -203,7 +205,7 @@ certificates:
       lifetime_days: 90
       names: [example.com, www.example.com]
       issuer: CN=R11,O=Let's Encrypt,C=US
-      serial: 4a3f0c9d1e2b
+      serial: "4A3F0C9D1E2B"
       key_type: ec256
       needs_renewal: true
       needs_deploy: false
@@ -218,7 +220,7 @@ certificates:
         next_check: "2025-05-02T18:00:00Z"
         explanation_url: null
       replaces: aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE
-      served: {serial: 4a3f0c9d1e2b, not_after: "2025-06-01T12:00:00Z", matches: true}
+      served: {serial: "4A3F0C9D1E2B", not_after: "2025-06-01T12:00:00Z", matches: true}
   contains:
     exists:
       description: Whether a readable certificate was found.
@@ -246,7 +248,9 @@ certificates:
       type: str
       returned: always
     serial:
-      description: The serial number in lower-case hexadecimal; V(null) when missing.
+      description:
+        - The serial number as C(openssl x509 -noout -serial) prints it, in upper-case hexadecimal with two digits
+          per byte (a leading zero is kept); V(null) when missing.
       type: str
       returned: always
     key_type:
@@ -324,7 +328,9 @@ certificates:
       returned: when O(certificates[].endpoint) is given
       contains:
         serial:
-          description: Serial number of the served leaf certificate, lower-case hexadecimal.
+          description:
+            - Serial number of the served leaf certificate, as C(openssl x509 -noout -serial) prints it, in
+              upper-case hexadecimal with two digits per byte (a leading zero is kept).
           type: str
         not_after:
           description: End of validity of the served certificate, ISO 8601 in UTC.
@@ -356,6 +362,7 @@ renewal_info_url:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import NoDirectoryError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs import require
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import CRYPTOGRAPHY
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import REQUESTS
@@ -400,7 +407,11 @@ def main():
         module.fail_json(msg=problem)
 
     timeout = params["request_timeout"]
-    ari, warning = open_ari(params["acme_directory"], params["acme_ca_bundle"], timeout)
+    wrong_directory = None
+    try:
+        ari, warning = open_ari(params["acme_directory"], params["acme_ca_bundle"], timeout)
+    except NoDirectoryError as exc:
+        ari, warning, wrong_directory = None, None, str(exc)
     if warning:
         module.warn(warning)
     facts, warnings = expiry_facts(
@@ -414,11 +425,14 @@ def main():
     )
     for message in warnings:
         module.warn(message)
+    due = due_names(facts)
+    if wrong_directory and not due:  # with a due certificate, ordering it fails with this very message
+        module.warn("%s; renewal is decided by remaining lifetime" % wrong_directory)
     module.exit_json(
         changed=False,
         ansible_facts={"cert_expiry": facts} if params["set_facts"] else {},
         certificates=facts,
-        due=due_names(facts),
+        due=due,
         undeployed=undeployed_names(facts),
         renewal_info_url=ari.renewal_info_url if ari else None,
     )

@@ -301,7 +301,10 @@ alerts:
       days_left: 9
       message: "www failed (9 days left): publish: provider 'bind' record '_acme-challenge.www.example.com': REFUSED"
 table:
-  description: The fixed-width table with a summary line, as one string.
+  description:
+    - The fixed-width table with a summary line, as one string.
+    - Nothing in it is cut. A result or error longer than 90 characters leaves a short text and a note number in
+      its row, such as C(order failed, see note [1] below), and is written whole as that note under the table.
   returned: always
   type: str
 table_lines:

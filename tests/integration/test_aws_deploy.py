@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from moto_fixture import CREDENTIALS, aws_client, classic_elb, connection, https_listeners, run_aws_adhoc
 from playbook_runner import run_module
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
+
 MODULE = "aws_certificate_deploy"
 TAG = "certfleet:name"
 
@@ -58,7 +60,7 @@ def make_version(domain: str, serial: int, days: int) -> dict:
         "cert.pem": leaf_pem,
         "chain.pem": ca_pem,
         "fullchain.pem": leaf_pem + ca_pem,
-        "serial": format(serial, "x"),
+        "serial": format_serial(serial),
     }
 
 
@@ -99,7 +101,7 @@ def assert_clean(text: str, *versions: dict) -> None:
 
 
 def serial_of(pem: str) -> str:
-    return format(x509.load_pem_x509_certificate(pem.encode("ascii")).serial_number, "x")
+    return format_serial(x509.load_pem_x509_certificate(pem.encode("ascii")).serial_number)
 
 
 def entry(server, tmp_path, deploy_type: str, cert_name: str, version: dict, **options) -> dict:

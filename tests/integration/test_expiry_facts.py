@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playbook_runner import run_module
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
+
 UTC = datetime.timezone.utc
 DAY = datetime.timedelta(days=1)
 
@@ -257,8 +259,8 @@ def test_endpoint_serving_an_older_certificate_is_not_deployed(ca, tmp_path):
     old, _old_id = ca.issue_certificate(["www.example.test", "example.test"], key=key, lifetime=30 * DAY)
     new, _new_id = ca.issue_certificate(["www.example.test", "example.test"], key=key, lifetime=90 * DAY)
     put(state_dir, "www", new)
-    old_serial = format(x509.load_pem_x509_certificate(old.encode()).serial_number, "x")
-    new_serial = format(x509.load_pem_x509_certificate(new.encode()).serial_number, "x")
+    old_serial = format_serial(x509.load_pem_x509_certificate(old.encode()).serial_number)
+    new_serial = format_serial(x509.load_pem_x509_certificate(new.encode()).serial_number)
     names = ["www.example.test", "example.test"]
 
     with TlsEndpoint(old, key, tmp_path / "old") as endpoint:

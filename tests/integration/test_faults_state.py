@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playbook_runner import role_vars, run_renew, start_renew, through, txt_values
 from test_role import assert_no_challenge_values
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import same_serial
+
 CERT_FILES = ("privkey.pem", "cert.pem", "chain.pem", "fullchain.pem", "cert.json")
 ACCOUNT_FILES = {".acme/account.key", ".acme/account.json"}
 
@@ -52,7 +54,7 @@ def key_matches_cert(directory: Path) -> bool:
         key.public_key().public_bytes(der, spki) == leaf.public_key().public_bytes(der, spki)
         and fullchain.startswith((directory / "cert.pem").read_text())
         and fullchain.endswith((directory / "chain.pem").read_text())
-        and json.loads((directory / "cert.json").read_text())["serial"].lstrip("0") == format(leaf.serial_number, "x")
+        and same_serial(json.loads((directory / "cert.json").read_text())["serial"], leaf.serial_number)
     )
 
 

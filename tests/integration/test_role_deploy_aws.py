@@ -31,6 +31,8 @@ from playbook_runner import role_vars, run_renew
 from test_role import assert_no_challenge_values
 from webservers import DeployCA
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
+
 CERT = "aws-www"
 NAME = "aws-www.example.test"
 TAG = "certfleet:name"
@@ -87,7 +89,7 @@ def aws_items(run) -> list[dict]:
 
 def issued(state) -> tuple[str, list[str]]:
     """The issued certificate's serial and its private key's base64 lines."""
-    serial = format(int(json.loads((state / CERT / "cert.json").read_text())["serial"], 16), "x")
+    serial = format_serial(json.loads((state / CERT / "cert.json").read_text())["serial"])
     key = (state / CERT / "privkey.pem").read_text()
     return serial, [line for line in key.splitlines() if line and not line.startswith("-----")]
 
@@ -101,7 +103,7 @@ def assert_clean(run, key_lines: list[str]) -> None:
 
 
 def serial_of(pem: str) -> str:
-    return format(x509.load_pem_x509_certificate(pem.encode("ascii")).serial_number, "x")
+    return format_serial(x509.load_pem_x509_certificate(pem.encode("ascii")).serial_number)
 
 
 def aws_state(server, listener: str) -> dict:

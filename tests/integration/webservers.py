@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import (
     ServedCertError,
     fetch_served_certificate,
@@ -79,7 +80,7 @@ class Leaf:
         directory = state / cert
         texts = [(directory / ("%s.pem" % kind)).read_text() for kind in ("privkey", "cert", "chain")]
         serial = x509.load_pem_x509_certificate(texts[1].encode("ascii")).serial_number
-        return cls(*texts, format(serial, "x"))
+        return cls(*texts, format_serial(serial))
 
     def module_args(self) -> dict:
         return {
@@ -134,7 +135,7 @@ class DeployCA:
         privkey = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode("ascii")
-        return Leaf(privkey, _pem(cert), _pem(self.cert), format(cert.serial_number, "x"))
+        return Leaf(privkey, _pem(cert), _pem(self.cert), format_serial(cert.serial_number))
 
 
 # ------------------------------------------------------------------ helpers
@@ -147,7 +148,7 @@ def free_port() -> int:
 def served_serial(port: int, sni: str = SNI, timeout: float = 3) -> str | None:
     """Serial (hex) served on 127.0.0.1:port for ``sni``, None when nothing can be read."""
     try:
-        return format(fetch_served_certificate("127.0.0.1", port, sni, timeout).serial_number, "x")
+        return format_serial(fetch_served_certificate("127.0.0.1", port, sni, timeout).serial_number)
     except ServedCertError:
         return None
 

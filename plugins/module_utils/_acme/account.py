@@ -28,6 +28,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.eab import EabError, check_eab_options, eab_binding
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import exception_problem, problem_text
+from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import NoDirectoryError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import (
     atomic_write,
@@ -234,6 +235,6 @@ def probe_account(settings: AcmeSettings) -> dict:
 
 def account_failure(settings: AcmeSettings, exc: BaseException) -> str:
     """The message of a run whose account cannot be used or reached (the same in check mode and a real run)."""
-    if isinstance(exc, AccountError):
+    if isinstance(exc, (AccountError, NoDirectoryError)):  # each names the directory URL already
         return str(exc)
     return "cannot use the ACME account at %s: %s" % (settings.directory_url, problem_text(exception_problem(exc)))

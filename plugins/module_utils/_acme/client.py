@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import RateLimited
+from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import directory_document
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_lib, jose, messages
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import parse_retry_after
 from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import TlsVerifyError, tls_error_hint
@@ -176,6 +177,17 @@ class RetryingNetwork(_NetworkBase):
     def get(self, *args, **kwargs):
         return self._waiting_out_rate_limits(super().get, *args, **kwargs)
 
+    def get_unchecked(self, url: str):
+        """GET ``url`` with rate limits waited out, any other status left to the caller (the directory's check)."""
+
+        def once():
+            response = self._send_request("GET", url)
+            if response.status_code == 429:
+                raise rate_limited(response)
+            return response
+
+        return self._waiting_out_rate_limits(once)
+
 
 def rate_limited(response) -> RateLimited:
     """The 429 answer ``response`` as :class:`RateLimited`, with the CA's detail when it sent a problem."""
@@ -211,9 +223,14 @@ def account_resource(url: str):
 
 
 def fetch_directory(settings: AcmeSettings):
-    """GET the directory once per run; it is immutable and shared by all threads."""
-    network = make_network(settings)
-    return messages.Directory.from_json(network.get(settings.directory_url).json())
+    """GET the directory once per run; it is immutable and shared by all threads.
+
+    Read without the library's response check, which turns a wrong URL into ``ClientError: <Response [404]>``:
+    anything but a directory is NoDirectoryError, ``no ACME directory at URL (HTTP 404)``, as the ARI lookup says it.
+    """
+    url = settings.directory_url
+    response = make_network(settings).get_unchecked(url)
+    return messages.Directory.from_json(directory_document(url, response.status_code, response.json))
 
 
 def directory_field(directory, name: str):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import math
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import NoDirectoryError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_errors, messages
 from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import TlsVerifyError
 
@@ -107,7 +108,7 @@ def exception_problem(exc: BaseException) -> dict:
     """Any exception met while working on one certificate, as a problem document."""
     if isinstance(exc, (CertificateFailure, RateLimited)):
         return exc.problem
-    if isinstance(exc, TlsVerifyError):
+    if isinstance(exc, (TlsVerifyError, NoDirectoryError)):
         return local_problem(str(exc))
     if HAS_ACME and isinstance(exc, messages.Error):
         return problem_dict(exc)

@@ -23,6 +23,7 @@ from typing import Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import serialization, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import SERVER_TYPES
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import split_pem_chain
 
@@ -50,7 +51,7 @@ class Material:
 
     @property
     def serial(self) -> str:
-        return format(x509.load_pem_x509_certificate(self.cert.encode("ascii")).serial_number, "x")
+        return format_serial(x509.load_pem_x509_certificate(self.cert.encode("ascii")).serial_number)
 
 
 @dataclass
@@ -260,7 +261,7 @@ def first_serial(content: bytes | None) -> str | None:
         blocks = split_pem_chain(content.decode("ascii", "replace"))
         if not blocks:
             return None
-        return format(x509.load_pem_x509_certificate(blocks[0].encode("ascii")).serial_number, "x")
+        return format_serial(x509.load_pem_x509_certificate(blocks[0].encode("ascii")).serial_number)
     except ValueError:
         return None
 

@@ -22,6 +22,7 @@ import time
 from typing import Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.commands import RunCommand, run_bounded
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial, same_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import (
     BUNDLE,
     Backup,
@@ -105,7 +106,7 @@ def explain(output: dict) -> str:
 
 def served_serial(host: str, port: int, sni: str | None, timeout: float) -> str:
     """Serial (hex) of the leaf ``host:port`` serves for ``sni``; raises ServedCertError."""
-    return format(fetch_served_certificate(host, port, sni, timeout).serial_number, "x")
+    return format_serial(fetch_served_certificate(host, port, sni, timeout).serial_number)
 
 
 class Deployment:
@@ -182,7 +183,7 @@ class Deployment:
         """
         served, error = self._served()
         for _attempt in range(self.verify_retries):
-            if served is not None and (serial is None or served == serial):
+            if served is not None and (serial is None or same_serial(served, serial)):
                 break
             self.sleep(self.verify_delay)
             served, error = self._served()
@@ -263,7 +264,7 @@ class Deployment:
             return self.result
         served, error = self._served()
         self.result["served_serial"] = served
-        if served == self.expected_serial:
+        if same_serial(served, self.expected_serial):
             self.result["msg"] = "files already in place and %s serves serial %s" % (self._where(), served)
             return self.result
         if served is None:
@@ -328,7 +329,7 @@ class Deployment:
             return self.result
         served, error = self._wait_for(self.expected_serial)
         self.result["served_serial"] = served
-        if served == self.expected_serial:
+        if same_serial(served, self.expected_serial):
             self.result["msg"] = "deployed; %s serves serial %s" % (self._where(), served)
             return self.result
         message = "%s: after the reload %s serves %s, not the new certificate's serial %s" % (
@@ -367,7 +368,7 @@ class Deployment:
                     "%s now serves %s (there was no previous certificate)"
                     % (self._where(), self._served_text(served, error))
                 )
-            elif served == previous:
+            elif same_serial(served, previous):
                 parts.append("%s serves the previous certificate, serial %s" % (self._where(), served))
             else:
                 parts.append(

@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import directory_document
 from ansible_collections.certfleet.acme.plugins.module_utils._common.encoding import b64url
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.http import load_requests
@@ -184,14 +185,19 @@ def _session():
     return session
 
 
-def _get_json(url: str, verify, timeout: float, session=None):
-    """GET ``url`` and return (response, parsed JSON); AriError for transport, status or body problems."""
+def _get(url: str, verify, timeout: float, session=None):
+    """GET ``url``; AriError when no answer came (connection, TLS, timeout)."""
     session = session or _session()
     try:
-        response = session.get(url, timeout=timeout, verify=verify, headers={"Accept": "application/json"})
+        return session.get(url, timeout=timeout, verify=verify, headers={"Accept": "application/json"})
     except load_requests().RequestException as exc:
         hint = tls_error_hint(url, exc, CA_BUNDLE_OPTION)
         raise AriError(hint or "GET %s failed: %s" % (url, exc)) from exc
+
+
+def _get_json(url: str, verify, timeout: float, session=None):
+    """GET ``url`` and return (response, parsed JSON); AriError for transport, status or body problems."""
+    response = _get(url, verify, timeout, session)
     if response.status_code != 200:
         detail = (response.text or "").strip().replace("\n", " ")[:200]
         raise AriError("GET %s answered HTTP %s %s" % (url, response.status_code, detail))
@@ -202,10 +208,13 @@ def _get_json(url: str, verify, timeout: float, session=None):
 
 
 def fetch_renewal_info_url(directory_url: str, verify=True, timeout: float = 10, session=None) -> str | None:
-    """The ``renewalInfo`` URL of the CA's directory, or None when the CA does not offer ARI."""
-    _response, directory = _get_json(directory_url, verify, timeout, session)
-    if not isinstance(directory, dict):
-        raise AriError("the directory %s is not a JSON object" % directory_url)
+    """The ``renewalInfo`` URL of the CA's directory, or None when the CA does not offer ARI.
+
+    AriError when the CA cannot be reached; NoDirectoryError when the URL answers with something else than a
+    directory (a typo: HTTP 404), worded as the ACME client words it, so the caller can leave it to the order step.
+    """
+    response = _get(directory_url, verify, timeout, session)
+    directory = directory_document(directory_url, response.status_code, response.json)
     url = directory.get("renewalInfo")
     return url if isinstance(url, str) and url else None
 

@@ -38,8 +38,10 @@ def open_ari(directory_url: str | None, ca_bundle: str | None = None, timeout: f
     """(AriClient or None, warning or None) for the CA at ``directory_url``.
 
     None without a directory, or when the CA does not offer ``renewalInfo``
-    (then the day rule decides, quietly). A directory that cannot be read is
-    a warning, never a failure: the day rule decides then too.
+    (then the day rule decides, quietly). A CA that cannot be reached is
+    a warning, never a failure: the day rule decides then too. A URL that
+    answers with no directory raises NoDirectoryError: the caller says it
+    once (the order step fails with that very message).
     """
     if not directory_url:
         return None, None

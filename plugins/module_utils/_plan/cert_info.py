@@ -16,6 +16,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.clock impor
 from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import key_type_of
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----", re.DOTALL)
 
@@ -75,7 +76,7 @@ def certificate_info(cert) -> dict:
     """The facts kept about a certificate: names, serial (hex), validity, issuer and key type."""
     return {
         "names": dns_names(cert),
-        "serial": format(cert.serial_number, "x"),
+        "serial": format_serial(cert.serial_number),
         "not_before": iso_utc(not_before(cert)),
         "not_after": iso_utc(not_after(cert)),
         "issuer": cert.issuer.rfc4514_string(),

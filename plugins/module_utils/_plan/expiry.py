@@ -40,6 +40,7 @@ import random
 from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import map_concurrently
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._plan import ari as ari_lib
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari_state import (
     DEFAULT_TIMEOUT,
@@ -217,7 +218,7 @@ def _served_fact(entry: _Entry) -> dict:
     if entry.served_error is not None:
         return {"error": entry.served_error}
     served = entry.served
-    serial = format(served.serial_number, "x")
+    serial = format_serial(served.serial_number)
     return {
         "serial": serial,
         "not_after": iso_utc(not_after(served)),

@@ -19,7 +19,11 @@ def failure_line(failure: dict) -> str:
 
 
 def failure_message(failures, cleanup_errors=(), journal: str | None = None, run_error: str | None = None) -> str:
-    """The whole message, sentence by sentence; empty when nothing failed."""
+    """The whole message, sentence by sentence; empty when nothing failed.
+
+    ``journal`` is the TXT journal file, given only when it exists: the message names it only then, so it never
+    sends a person to a file that is not there.
+    """
     failures = [failure for failure in failures or [] if isinstance(failure, dict)]
     sentences = []
     if failures:
@@ -28,10 +32,18 @@ def failure_message(failures, cleanup_errors=(), journal: str | None = None, run
             % (len(failures), "; ".join(failure_line(failure) for failure in failures))
         )
     if cleanup_errors:
-        sentences.append(
-            "Clean-up could not confirm that these TXT values are gone; they stay listed in %s and the next run "
-            "tries again to remove them: %s." % (journal or "the TXT journal", "; ".join(map(str, cleanup_errors)))
-        )
+        values = "; ".join(map(str, cleanup_errors))
+        if journal:
+            sentences.append(
+                "Clean-up could not confirm that these TXT values are gone; they stay listed in %s and the next run "
+                "tries again to remove them: %s." % (journal, values)
+            )
+        else:
+            # No journal file: nothing lists them, so no later run will remove them (they may never have been added).
+            sentences.append(
+                "Clean-up could not confirm that these TXT values are gone, and they could not be listed for the "
+                "next run; check the zones and remove them by hand where they exist: %s." % values
+            )
     if run_error:
         sentences.append("The run stopped: %s" % run_error)
     return " ".join(sentences)

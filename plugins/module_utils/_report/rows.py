@@ -19,6 +19,7 @@ from typing import Any
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, parse_iso, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED, ISSUED
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
 
 REPORT_VERSION = 1
 
@@ -183,7 +184,8 @@ def build_rows(
             fields.update(
                 days_left=days_until(issued.get("not_after"), now),
                 not_after=issued.get("not_after"),
-                result="serial %s, valid until %s" % (issued.get("serial") or "?", issued.get("not_after") or "?"),
+                result="serial %s, valid until %s"
+                % (format_serial(issued.get("serial")) or "?", issued.get("not_after") or "?"),
             )
             action = RENEWED if existed else ISSUED
             if deploy_failures:

@@ -1,6 +1,6 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run report as a person reads it: a fixed-width table, a summary line, a headline.
+"""The run report as a person reads it: a fixed-width table with notes, a summary line, a headline.
 
 The role prints the table at the end of every run and the alerts repeat it,
 so one place decides its columns and its wording.
@@ -11,45 +11,63 @@ from __future__ import annotations
 from ansible_collections.certfleet.acme.plugins.module_utils._report.rows import ACTIONS, one_line
 
 COLUMNS = (
-    ("certificate", "CERTIFICATE", 40),
-    ("action", "ACTION", 12),
-    ("days_left", "DAYS", 6),
-    ("reason", "REASON", 16),
-    ("detail", "RESULT / ERROR", 90),
+    ("certificate", "CERTIFICATE"),
+    ("action", "ACTION"),
+    ("days_left", "DAYS"),
+    ("reason", "REASON"),
+    ("detail", "RESULT / ERROR"),
 )
 RIGHT_ALIGNED = ("days_left",)
+# The widest RESULT / ERROR cell kept on its row; a longer one is written whole as a note under the table.
+DETAIL_WIDTH = 90
+
+
+def _detail(row: dict) -> tuple[str, str]:
+    """The short text (the stage, or nothing) and the whole text of a row's RESULT / ERROR cell."""
+    if row.get("error"):
+        stage = row.get("stage")
+        error = one_line(row["error"])
+        short = "%s failed" % stage if stage else "failed"
+        return short, error if not stage or error.startswith(stage) else "%s: %s" % (stage, error)
+    return "", one_line(row.get("result"))
 
 
 def _cell(row: dict, key: str) -> str:
-    if key == "detail":
-        if row.get("error"):
-            stage = row.get("stage")
-            error = row["error"]
-            return error if not stage or error.startswith(stage) else "%s: %s" % (stage, error)
-        return row.get("result") or ""
     value = row.get(key)
     if value is None:
         return "-"
-    return str(value)
+    return one_line(str(value))
 
 
 def table_lines(rows) -> list[str]:
-    """The rows as a fixed-width table: one header, one line per certificate; long cells are cut with '...'."""
-    cells = [[one_line(_cell(row, key), width) for key, _title, width in COLUMNS] for row in rows]
-    widths = []
-    for index, (_key, title, width) in enumerate(COLUMNS):
-        widths.append(min(width, max([len(title)] + [len(line[index]) for line in cells])))
+    """The rows as a fixed-width table, then a numbered note for each cause too long for its row.
+
+    Nothing is cut: a person reading a cron mail must see the whole cause, so a RESULT / ERROR longer than
+    DETAIL_WIDTH leaves a short text and the note's number on its row and is written whole under the table.
+    """
+    cells = []
+    notes = []
+    for row in rows:
+        line = [_cell(row, key) for key, _title in COLUMNS[:-1]]
+        short, whole = _detail(row)
+        if len(whole) > DETAIL_WIDTH:
+            notes.append("[%d] %s: %s" % (len(notes) + 1, row.get("certificate") or "-", whole))
+            whole = "%s, see note [%d] below" % (short, len(notes)) if short else "see note [%d] below" % len(notes)
+        cells.append(line + [whole])
+    widths = [max([len(title)] + [len(line[index]) for line in cells]) for index, (_key, title) in enumerate(COLUMNS)]
     lines = []
-    for line in [[title for _key, title, _width in COLUMNS]] + cells:
+    for line in [[title for _key, title in COLUMNS]] + cells:
         parts = []
-        for index, (key, _title, _width) in enumerate(COLUMNS):
+        for index, (key, _title) in enumerate(COLUMNS):
             text = line[index]
-            last = index == len(COLUMNS) - 1
             if key in RIGHT_ALIGNED:
                 parts.append(text.rjust(widths[index]))
             else:
-                parts.append(text if last else text.ljust(widths[index]))
+                parts.append(text if index == len(COLUMNS) - 1 else text.ljust(widths[index]))
         lines.append("  ".join(parts).rstrip())
+    if notes:
+        lines.append("")
+        lines.extend(notes)
     return lines
 
 

@@ -10,12 +10,12 @@ up the new certificate without being touched. The ARN is the one given as
 
 from __future__ import annotations
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import same_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.base import Deployer
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.certificate import pem_facts
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.names import (
     TAG_KEY,
     DeployError,
-    normalize_serial,
     pick_tagged,
     tag_value,
 )
@@ -98,7 +98,7 @@ class AcmDeployer(Deployer):
                 response = self.call("acm", "import_certificate", Tags=tag, **self.import_body())
                 arn = response["CertificateArn"]
             return arn
-        if normalize_serial(current.get("serial")) != normalize_serial(self.files.serial):
+        if not same_serial(current.get("serial"), self.files.serial):
             if current.get("key_type") and self.files.key_type and current["key_type"] != self.files.key_type:
                 raise self.fail(
                     "%s holds a %s key and the new certificate a %s key; ACM cannot change the key type on "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc
 from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import key_type_of
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import serialization
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.names import DeployError
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
     load_certificate,
@@ -105,7 +106,7 @@ def load_certificate_files(cert_name: str, directory: str) -> CertificateFiles:
         cert=leaf_blocks[0],
         chain="".join(split_pem_chain(texts[CHAIN])),
         fullchain=texts[FULLCHAIN],
-        serial=format(cert.serial_number, "x"),
+        serial=format_serial(cert.serial_number),
         not_after=iso_utc(not_after(cert)),
         key_type=key_type_of(cert.public_key()),
         privkey=texts[PRIVKEY],
@@ -132,7 +133,7 @@ def pem_facts(pem: str | None) -> dict:
     except ValueError:
         return {}
     return {
-        "serial": format(cert.serial_number, "x"),
+        "serial": format_serial(cert.serial_number),
         "not_after": iso_utc(not_after(cert)),
         "key_type": key_type_of(cert.public_key()),
     }

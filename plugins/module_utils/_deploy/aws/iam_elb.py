@@ -13,6 +13,7 @@ from __future__ import annotations
 from ansible_collections.certfleet.acme.plugins.module_utils._aws.errors import error_code
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.boto import AWS_ERRORS
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import poll_until
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import same_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.base import (
     WAIT_FIRST_DELAY,
     WAIT_MAX_DELAY,
@@ -27,7 +28,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.names i
     cleanup_candidates,
     free_dated_name,
     iam_name_from_arn,
-    normalize_serial,
     ours,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import DEFAULT_IAM_PATH
@@ -91,9 +91,7 @@ class IamElbDeployer(Deployer):
     def find_uploaded(self, certificates: list[dict]) -> dict | None:
         """One of our dated certificates that already holds this serial (an earlier run uploaded it)."""
         for meta in ours(self.prefix, self.path, certificates):
-            if normalize_serial(
-                pem_facts(self.iam_pem(meta["ServerCertificateName"])).get("serial")
-            ) == normalize_serial(self.files.serial):
+            if same_serial(pem_facts(self.iam_pem(meta["ServerCertificateName"])).get("serial"), self.files.serial):
                 return meta
         return None
 
@@ -156,7 +154,7 @@ class IamElbDeployer(Deployer):
         certificates = self.iam_certificates()
         by_arn = {meta.get("Arn"): meta for meta in certificates}
         current = self.facts_of_arn(before)
-        if before and normalize_serial(current.get("serial")) == normalize_serial(self.files.serial):
+        if before and same_serial(current.get("serial"), self.files.serial):
             keep = by_arn.get(before, {}).get("ServerCertificateName") or iam_name_from_arn(before)
             self.result.update(arn=before, name=keep)
         else:

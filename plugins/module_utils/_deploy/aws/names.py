@@ -1,6 +1,6 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The decisions of the AWS targets that need no AWS: serials, dated names, ARNs, tags, what may be removed.
+"""The decisions of the AWS targets that need no AWS: dated names, ARNs, tags, what may be removed.
 
 Kept as plain functions so that they are tested on their own, and so that
 every target decides "is this ours, is this the same certificate" alike.
@@ -9,7 +9,7 @@ every target decides "is this ours, is this the same certificate" alike.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable
+from typing import Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc
 
@@ -29,24 +29,6 @@ class DeployError(Exception):
     def __init__(self, message: str, result: dict | None = None):
         super().__init__(message)
         self.result = result or {}
-
-
-def normalize_serial(value: Any) -> str | None:
-    """A serial number as lower-case hex without leading zeros, from an int or any hex spelling.
-
-    ``cert_info`` writes ``format(serial, "x")``; ACM's DescribeCertificate
-    spells it ``0a:1b:...``. Comparing the normalized forms compares numbers.
-    """
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return format(value, "x")
-    text = str(value).strip().lower().replace(":", "")
-    if text.startswith("0x"):
-        text = text[2:]
-    if not text or any(char not in "0123456789abcdef" for char in text):
-        return None
-    return format(int(text, 16), "x")
 
 
 def dated_name(prefix: str, moment: datetime.datetime) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial, same_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.base import Deployer
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.names import (
     TAG_KEY,
-    normalize_serial,
     tag_value,
 )
 
@@ -78,8 +78,13 @@ class SecretDeployer(Deployer):
         if owner not in (None, self.cert_name):
             raise self.fail("is tagged %s=%s, another certificate's; refusing to overwrite it" % (TAG_KEY, owner))
         stored = self.stored_serial()
-        if normalize_serial(stored) != normalize_serial(self.files.serial):
-            self.result["previous"] = {"arn": arn, "name": self.result["name"], "serial": stored, "not_after": None}
+        if not same_serial(stored, self.files.serial):
+            self.result["previous"] = {
+                "arn": arn,
+                "name": self.result["name"],
+                "serial": format_serial(stored),
+                "not_after": None,
+            }
             if self.act("store serial %s in secret %s" % (self.files.serial, self.result["name"])):
                 self.call(
                     "secretsmanager",

@@ -38,7 +38,8 @@ def pems():
 
 
 def serial_of(pem: str) -> str:
-    return format(load_certificate(pem).serial_number, "x")
+    digits = "%X" % load_certificate(pem).serial_number
+    return digits.rjust(len(digits) + len(digits) % 2, "0")  # openssl's spelling: two digits per byte
 
 
 def test_material_from_cert_and_chain(pems):

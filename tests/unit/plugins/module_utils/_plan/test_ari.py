@@ -10,8 +10,10 @@ import requests
 from certgen import make_cert
 from requests.structures import CaseInsensitiveDict
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import NoDirectoryError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.encoding import b64url
 from ansible_collections.certfleet.acme.plugins.module_utils._plan import ari
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.ari_state import open_ari
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import load_certificate
 
 UTC = datetime.timezone.utc
@@ -241,5 +243,34 @@ def test_fetch_renewal_info_url_from_the_directory():
     session = Session(Answer(200, directory))
     assert ari.fetch_renewal_info_url("https://ca.test/dir", True, 5, session=session) == "https://ca.test/ari"
     assert ari.fetch_renewal_info_url("https://ca.test/dir", session=Session(Answer(200, {"newOrder": "x"}))) is None
-    with pytest.raises(ari.AriError, match="not a JSON object"):
+    with pytest.raises(NoDirectoryError, match="not a JSON object"):
         ari.fetch_renewal_info_url("https://ca.test/dir", session=Session(Answer(200, ["x"])))
+
+
+@pytest.mark.parametrize(
+    "answer, why",
+    [
+        (Answer(404, None, text="404 page not found"), "HTTP 404"),
+        (Answer(404, {"type": "urn:ietf:params:acme:error:malformed"}), "HTTP 404"),
+        (Answer(200, None, text="<html>"), "HTTP 200, but the answer is not JSON"),
+    ],
+)
+def test_a_wrong_directory_url_reads_as_the_acme_client_says_it(answer, why):
+    with pytest.raises(NoDirectoryError) as caught:
+        ari.fetch_renewal_info_url("https://ca.test/wrong", session=Session(answer))
+    assert str(caught.value) == "no ACME directory at https://ca.test/wrong (%s)" % why
+
+
+def test_open_ari_leaves_a_wrong_directory_to_its_caller_and_warns_when_the_ca_is_unreachable(monkeypatch):
+    monkeypatch.setattr(ari, "_session", lambda: Session(Answer(404, None, text="404 page not found")))
+    with pytest.raises(NoDirectoryError, match=r"^no ACME directory at https://ca.test/wrong \(HTTP 404\)$"):
+        open_ari("https://ca.test/wrong")
+    monkeypatch.setattr(ari, "_session", lambda: Session(requests.ConnectionError("refused")))
+    client, warning = open_ari("https://ca.test/dir")
+    assert client is None
+    assert warning == (
+        "ACME renewal information unavailable, deciding by remaining lifetime: GET https://ca.test/dir failed: refused"
+    )
+    monkeypatch.setattr(ari, "_session", lambda: Session(Answer(200, {"renewalInfo": "https://ca.test/ari"})))
+    client, warning = open_ari("https://ca.test/dir")
+    assert client.renewal_info_url == "https://ca.test/ari" and warning is None

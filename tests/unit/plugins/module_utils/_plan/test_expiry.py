@@ -11,6 +11,7 @@ import time
 import pytest
 from certgen import cached_key, make_cert
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
 from ansible_collections.certfleet.acme.plugins.module_utils._plan import ari
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import (
     certificate_info,
@@ -515,7 +516,7 @@ def test_newer_certificate_on_disk_is_not_deployed(tmp_path):
     assert fact["reason"] == "not_deployed"
     assert fact["needs_renewal"] is False and fact["needs_deploy"] is True
     assert fact["served"] == {
-        "serial": format(load_certificate(old).serial_number, "x"),
+        "serial": format_serial(load_certificate(old).serial_number),
         "not_after": "2025-03-26T12:00:00Z",
         "matches": False,
     }

@@ -38,7 +38,7 @@ EXPIRY = {
 
 FINALIZED = [
     {"name": "fresh", "status": "issued", "serial": "0a1b", "not_after": "2025-07-30T12:00:00Z"},
-    {"name": "renewed", "status": "issued", "serial": "0c2d", "not_after": "2025-07-30T11:00:00Z"},
+    {"name": "renewed", "status": "issued", "serial": "c2d", "not_after": "2025-07-30T11:00:00Z"},
     {
         "name": "acme",
         "status": "failed",

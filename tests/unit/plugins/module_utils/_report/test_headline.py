@@ -73,3 +73,21 @@ def test_only_what_happened_is_said():
 
 def test_the_role_reaches_it_as_a_filter():
     assert FilterModule().filters()["failure_message"] is failure_message
+
+
+def test_the_journal_is_named_only_when_given():
+    cleanup = ["_acme-challenge.a.example.test at provider bind: read failed: timed out"]
+    listed = failure_message([], cleanup, "/srv/state/.txt-journal.json")
+    assert listed == (
+        "Clean-up could not confirm that these TXT values are gone; they stay listed in /srv/state/.txt-journal.json "
+        "and the next run tries again to remove them: _acme-challenge.a.example.test at provider bind: read failed: "
+        "timed out."
+    )
+    for missing in (None, ""):
+        unlisted = failure_message([], cleanup, missing)
+        assert unlisted == (
+            "Clean-up could not confirm that these TXT values are gone, and they could not be listed for the next "
+            "run; check the zones and remove them by hand where they exist: _acme-challenge.a.example.test at "
+            "provider bind: read failed: timed out."
+        )
+        assert "journal" not in unlisted and "stay listed" not in unlisted

@@ -17,9 +17,11 @@ def test_rows_have_one_action_each():
     by_name = rows_by_name(rows)
     assert by_name["fresh"]["action"] == "issued"
     assert by_name["fresh"]["days_left"] == 90
-    assert by_name["fresh"]["result"] == "serial 0a1b, valid until 2025-07-30T12:00:00Z"
+    assert by_name["fresh"]["result"] == "serial 0A1B, valid until 2025-07-30T12:00:00Z"
     assert by_name["fresh"]["reason"] == "missing"
     assert by_name["renewed"]["action"] == "renewed"
+    # A serial written by an older release ("c2d") reads as openssl prints it.
+    assert by_name["renewed"]["result"] == "serial 0C2D, valid until 2025-07-30T11:00:00Z"
     assert by_name["renewed"]["days_left"] == 89  # one hour short of 90 days
     assert by_name["lost"]["action"] == "failed"
     assert by_name["lost"]["stage"] == "publish"

@@ -26,7 +26,7 @@ def test_acm_renewal_reimports_under_the_same_arn_and_restores_a_lost_tag(files)
     world.acm[acm_arn(8)] = {"pem": pem(0x222), "tags": {TAG_KEY: "other"}, "type": "IMPORTED"}
     result, _warnings = run(world, files, type="aws_acm", certificate_arn=acm_arn(7))
     assert result["changed"] and result["arn"] == acm_arn(7)
-    assert result["previous"]["serial"] == "111" and result["previous"]["arn"] == acm_arn(7)
+    assert result["previous"]["serial"] == "0111" and result["previous"]["arn"] == acm_arn(7)
     assert world.writes() == [("acm", "import_certificate"), ("acm", "add_tags_to_certificate")]
     imported = [params for service, op, params in world.calls if op == "import_certificate"][0]
     assert imported["CertificateArn"] == acm_arn(7) and "Tags" not in imported
@@ -39,7 +39,7 @@ def test_acm_found_by_tag_and_check_mode_writes_nothing(files):
     world.acm[acm_arn(4)] = {"pem": pem(0x998), "tags": {TAG_KEY: "api"}, "type": "IMPORTED"}
     result, _warnings = run(world, files, check_mode=True, type="aws_acm")
     assert result["changed"] and result["arn"] == acm_arn(3) and world.writes() == []
-    assert result["actions"] == ["would re-import www into %s (serial 999 -> abc)" % acm_arn(3)]
+    assert result["actions"] == ["would re-import www into %s (serial 0999 -> 0ABC)" % acm_arn(3)]
 
 
 def test_acm_refuses_a_key_type_change_and_foreign_or_issued_certificates(files):

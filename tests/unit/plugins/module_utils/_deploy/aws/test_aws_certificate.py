@@ -17,7 +17,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.names i
 
 
 def test_files_are_read_checked_and_the_key_stays_out_of_repr(files):
-    assert files.serial == "abc" and files.key_type == "ec256" and files.not_after.endswith("Z")
+    assert files.serial == "0ABC" and files.key_type == "ec256" and files.not_after.endswith("Z")
     assert "PRIVATE KEY" in files.privkey and "PRIVATE" not in repr(files)
     document = json.loads(files.secret_document())
     assert sorted(document) == ["cert", "chain", "fullchain", "not_after", "privkey", "serial"]

@@ -26,7 +26,7 @@ def test_iam_upload_switch_then_delete_the_old_one(files):
     result, warnings = run(world, files, **iam_params())
     assert result["changed"] and result["name"] == "www-20250301120000" and not warnings
     assert world.elb["web"][443]["SSLCertificateId"] == iam_arn("www-20250301120000")
-    assert result["previous"]["name"] == "www-20250101000000" and result["previous"]["serial"] == "100"
+    assert result["previous"]["name"] == "www-20250101000000" and result["previous"]["serial"] == "0100"
     assert result["removed"] == ["www-20250101000000"] and list(world.iam) == ["www-20250301120000"]
     order = world.writes()
     assert order == [

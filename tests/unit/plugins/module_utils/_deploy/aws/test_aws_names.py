@@ -18,17 +18,10 @@ from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.names i
     free_dated_name,
     iam_name_from_arn,
     is_acm_arn,
-    normalize_serial,
     pick_tagged,
     stale_sni,
     tag_value,
 )
-
-
-def test_serials_compare_as_numbers():
-    assert normalize_serial(0x0A1B) == "a1b"
-    assert normalize_serial("0a:1b") == "a1b" == normalize_serial("0A1B") == normalize_serial("0x0a1b")
-    assert normalize_serial(None) is None and normalize_serial("xyz") is None and normalize_serial("") is None
 
 
 def test_dated_names_and_their_times():

@@ -26,14 +26,20 @@ def test_secret_create_update_and_idempotence(files, tmp_path):
     world.calls.clear()
     assert not run(world, files, type="aws_secretsmanager", secret_name="tls/www")[0]["changed"]
     assert world.writes() == []
+    # A secret written by an older release holds the serial in lower case without its leading zero: still unchanged.
+    stored = json.loads(world.secrets["tls/www"]["string"])
+    assert stored["serial"] == "0ABC"
+    world.secrets["tls/www"]["string"] = json.dumps(dict(stored, serial="abc"))
+    assert not run(world, files, type="aws_secretsmanager", secret_name="tls/www")[0]["changed"]
+    assert world.writes() == []
     renewed = load_certificate_files(
         "www", write_files(tmp_path / "renewed", 0xDEF, key=cached_key("ec384"), key_type="ec384")
     )
     planned, _warnings = run(world, renewed, check_mode=True, type="aws_secretsmanager", secret_name="tls/www")
     assert planned["changed"] and world.writes() == []
     result, _warnings = run(world, renewed, type="aws_secretsmanager", secret_name="tls/www")
-    assert result["changed"] and result["previous"]["serial"] == "abc"
-    assert json.loads(world.secrets["tls/www"]["string"])["serial"] == "def"
+    assert result["changed"] and result["previous"]["serial"] == "0ABC"
+    assert json.loads(world.secrets["tls/www"]["string"])["serial"] == "0DEF"
     assert "PRIVATE" not in json.dumps(result)
 
 

@@ -12,6 +12,12 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/certfleet.acme.acme) in C(module_defaults) to set the shared ACME options once.
+    support: full
+    membership:
+      - certfleet.acme.acme
 options:
   acme_directory:
     description:

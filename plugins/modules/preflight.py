@@ -45,11 +45,6 @@ attributes:
   diff_mode:
     description: Not supported.
     support: none
-  action_group:
-    description: Use C(group/certfleet.acme.acme) in C(module_defaults) to set the shared ACME options once.
-    support: full
-    membership:
-      - certfleet.acme.acme
 options:
   providers:
     description:

@@ -32,14 +32,18 @@ export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
 export ANSIBLE_NOCOLOR := 1
 
 .PHONY: help deps venv venvs collection demo test checks sanity lint unit ee galaxy-import integration molecule matrix
+.PHONY: docs docs-lint changelog-lint changelog
 .PHONY: bench format clean
 .PHONY: $(addprefix sanity-,$(CORES)) $(addprefix unit-,$(CORES)) $(addprefix matrix-,$(OLDER_CORES))
 
 help:
 	@echo "make demo   issue certificates on a local Pebble + BIND9 rig and show them"
-	@echo "make test   every check: sanity and unit on ansible-core $(CORES), lint, ee, integration, molecule,"
+	@echo "make test   every check: sanity and unit on ansible-core $(CORES), lint, ee, galaxy-importer,"
+	@echo "            changelog and docs lint, the docs site, integration, molecule,"
 	@echo "            and a short role run on $(OLDER_CORES)"
 	@echo "make ee     the execution environment's build context (.build/ee/context), checked"
+	@echo "make docs   the documentation site as HTML (.build/docsite), checked"
+	@echo "make changelog  CHANGELOG.md generated from changelogs/fragments"
 	@echo "make bench  the fleet benchmark (not part of make test)"
 
 deps:
@@ -72,7 +76,7 @@ test: deps collection venvs
 	@$(MAKE) --no-print-directory -j2 --output-sync=target matrix
 	@echo "make test: all checks passed"
 
-checks: $(addprefix sanity-,$(CORES)) $(addprefix unit-,$(CORES)) lint ee galaxy-import
+checks: $(addprefix sanity-,$(CORES)) $(addprefix unit-,$(CORES)) lint ee galaxy-import changelog-lint docs-lint docs
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name>; it is
 # given a copy of the tracked and new files so .venv and .build stay out.
@@ -121,6 +125,24 @@ $(BUILD)/venv-importer/.installed: scripts/make_venv.sh
 
 galaxy-import: $(BUILD)/venv-importer/.installed
 	bash scripts/galaxy_import_check.sh $(BUILD)/venv-importer && $(TOOK) galaxy-import
+
+# antsibull-changelog and antsibull-docs (with Sphinx for the HTML site) in their own venv.
+$(BUILD)/venv-docs/.installed: requirements-docs.txt scripts/make_venv.sh
+	@bash scripts/make_venv.sh $(BUILD)/venv-docs $(PY_$(MAIN_CORE)) requirements-docs.txt
+
+# The fragments pass antsibull-changelog's lint and CHANGELOG.md is what they generate (`make changelog` writes it).
+changelog-lint: $(BUILD)/venv-docs/.installed collection
+	bash scripts/changelog_check.sh $(BUILD)/venv-docs && $(TOOK) changelog-lint
+
+changelog: $(BUILD)/venv-docs/.installed collection
+	bash scripts/changelog_check.sh --write $(BUILD)/venv-docs
+
+docs-lint: $(BUILD)/venv-docs/.installed collection
+	PATH=$(BUILD)/venv-docs/bin:$$PATH antsibull-docs lint-collection-docs --plugin-docs . && $(TOOK) docs-lint
+
+# The collection's documentation site (modules, plugins, the role, the guides) as HTML under .build/docsite.
+docs: $(BUILD)/venv-docs/.installed collection
+	bash scripts/build_docs.sh $(BUILD)/venv-docs && $(TOOK) docs
 
 # On each older release: the role issues on the rig, a second run changes nothing, a failure reads right.
 matrix: $(addprefix matrix-,$(OLDER_CORES))

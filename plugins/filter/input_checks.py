@@ -3,12 +3,16 @@
 """The letsencrypt_dns role's input checks as filters: refuse a bad certificate list before anything changes.
 
 Each filter is documented in the file of its name next to this one (certificate_errors.yml,
-certificate_defaults.yml).
+input_problems.yml, certificate_defaults.yml).
 """
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils._run.input_checks import certificate_errors, with_defaults
+from ansible_collections.certfleet.acme.plugins.module_utils._run.input_checks import (
+    certificate_errors,
+    input_problems,
+    with_defaults,
+)
 
 
 class FilterModule:
@@ -17,5 +21,6 @@ class FilterModule:
     def filters(self):
         return {
             "certificate_errors": certificate_errors,
+            "input_problems": input_problems,
             "certificate_defaults": with_defaults,
         }

@@ -23,6 +23,9 @@ description:
     query signed with the TSIG key for C(rfc2136), the API with its key or token for C(powerdns), C(route53),
     C(cloudflare) and C(rackspace)), as the run does before it publishes. A wrong secret, an unknown zone or an
     unreachable server fails here. Providers of type C(hook) and C(manual) cannot read and are not asked.
+  - An O(state_dir) inside an installed collection (with an C(ansible_collections/<namespace>/<name>) folder above
+    it) is refused before anything is asked, as M(certfleet.acme.state_lock) refuses it in a run, since an upgrade of
+    that collection replaces the folder with every key in it.
   - The CA and the providers are asked at the same time. Every problem is named in one message; secret options
     of the provider entries are masked in all output.
 author:
@@ -144,6 +147,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.module import ProviderModule
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import missing_library
 from ansible_collections.certfleet.acme.plugins.module_utils._run.preflight import preflight
+from ansible_collections.certfleet.acme.plugins.module_utils._state.location import refuse_inside_collection
 
 
 def main():
@@ -159,8 +163,9 @@ def main():
         module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
     try:
         settings = AcmeSettings.from_params(module.params)
+        refuse_inside_collection(settings.state_dir)
         result = preflight(settings, module.params["providers"], module.params["skip_providers"])
-    except ValueError as exc:  # a bad option, provider entry or skipped name: nothing was asked
+    except ValueError as exc:  # a bad option, state_dir, provider entry or skipped name: nothing was asked
         module.fail_json(msg=str(exc))
     if result["problems"]:
         module.fail_json(msg="; ".join(result["problems"]), acme=result["acme"], providers=result["providers"])

@@ -13,7 +13,10 @@ description:
   - Turns the results of one run of the C(letsencrypt_dns) role into one row per certificate with its action
     (V(issued), V(renewed), V(failed), V(skipped) when not due, V(would_issue) in check mode, V(not_deployed)),
     the days left, the reason it was due and the result or the error.
-  - Returns the rows as a fixed-width table (RV(table), RV(table_lines)), writes the whole report as JSON to
+  - Adds one deploy row per certificate, host and target (O(deploys)) with its outcome (V(deployed),
+    V(unchanged), V(failed), V(rolled_back), V(would_deploy) in check mode) and, for a failed deploy, the cause.
+  - Returns the rows as fixed-width tables (RV(table), RV(table_lines)) followed by the state directory
+    (O(state_dir)) and a summary line, writes the whole report as JSON to
     O(path) (atomically, mode 0640), and sends alerts when a certificate failed or was not deployed, when a
     certificate has fewer than O(alert_days) days left, or when the run stopped with an error.
   - Alerts go to every configured notifier, by e-mail (O(email), SMTP) and to a webhook (O(webhook), a JSON POST
@@ -74,6 +77,18 @@ options:
     type: list
     elements: str
     default: []
+  deploys:
+    description:
+      - The deploys of the run, one entry per certificate, host and target, as the filter
+        C(certfleet.acme.deploy_outcomes) returns them from the registered results of the role's deploy tasks.
+      - Each entry has C(certificate), C(host) (V(null) for AWS deploys, which run from the controller), C(type),
+        C(target) (the C(dest) directory, or the AWS target), C(outcome) (V(deployed), V(unchanged), V(failed) or
+        V(rolled_back)) and C(cause) (why it failed). Entries without a C(certificate) or with another outcome are
+        ignored.
+      - Which certificates are V(not_deployed) is decided by O(failures); these rows say where and why.
+    type: list
+    elements: dict
+    default: []
   alert_days:
     description: Alert for every certificate with fewer than this many days left after the run.
     type: int
@@ -83,6 +98,7 @@ options:
       - Which rows RV(report.certificates) of the module's result holds. V(all) is every row. V(attention) leaves
         out the rows of certificates that were not due and raised no alert (V(skipped)), so that the result of a
         run over a large fleet where little happened stays small; RV(report.summary) still counts every row.
+        It also leaves out the V(unchanged) rows of RV(report.deploys).
       - The report file (O(path)), the webhook's C(report), the e-mail and RV(table) and RV(table_lines) always have
         every row.
     type: str
@@ -98,7 +114,9 @@ options:
     description: An identifier of the run (the role passes the one of its state directory lock), copied to the report.
     type: str
   state_dir:
-    description: The state directory of the run, copied to the report.
+    description:
+      - The state directory of the run (where the account key, the private keys and the certificates live),
+        copied to the report and printed as a C(State:) line above the summary line of RV(table).
     type: path
   email:
     description:
@@ -184,6 +202,8 @@ EXAMPLES = r"""
     orders: "{{ ordered.orders | default([]) }}"
     finalized: "{{ finalized.certificates | default([]) }}"
     failures: "{{ ordered.orders | default([]) | certfleet.acme.run_failures(waited | default({}), finalized | default({})) }}"
+    deploys: "{{ deployed | certfleet.acme.deploy_outcomes(inventory_hostname) }}"
+    state_dir: /var/lib/certfleet
     path: /var/log/certfleet/last-run.json
     alert_days: 14
     email:
@@ -234,8 +254,11 @@ report:
       description: Whether no certificate failed or was left undeployed and the run had no error.
       type: bool
     summary:
-      description: How many rows have each action (V(issued), V(renewed), V(failed), V(not_deployed),
-        V(would_issue), V(skipped)), and the number of V(alerts).
+      description:
+        - How many rows have each action (V(issued), V(renewed), V(failed), V(not_deployed), V(would_issue),
+          V(skipped)), and the number of V(alerts).
+        - Its C(deploys) is how many deploy rows have each outcome (V(deployed), V(would_deploy), V(unchanged),
+          V(failed), V(rolled_back)).
       type: dict
     certificates:
       description:
@@ -268,6 +291,32 @@ report:
           type: str
         error:
           description: Why it failed.
+          type: str
+    deploys:
+      description:
+        - One row per certificate, host and target that the run deployed to (O(deploys)); in this result only the
+          rows that O(returned_rows) selects.
+      type: list
+      elements: dict
+      contains:
+        certificate:
+          description: The certificate name.
+          type: str
+        host:
+          description: The inventory host the deploy ran for; V(null) for AWS deploys, run from the controller.
+          type: str
+        type:
+          description: The deploy entry's type (V(nginx), V(apache), V(haproxy), V(files), V(aws_acm), ...).
+          type: str
+        target:
+          description: The entry's C(dest) directory, or the AWS certificate, load balancer, listener or secret.
+          type: str
+        outcome:
+          description: V(deployed), V(unchanged), V(failed), V(rolled_back) (the new files were put back to the
+            previous ones), or V(would_deploy) in check mode.
+          type: str
+        cause:
+          description: Why it failed, whole; V(null) when it did not fail.
           type: str
     alerts:
       description: The same as RV(alerts).
@@ -302,9 +351,11 @@ alerts:
       message: "www failed (9 days left): publish: provider 'bind' record '_acme-challenge.www.example.com': REFUSED"
 table:
   description:
-    - The fixed-width table with a summary line, as one string.
-    - Nothing in it is cut. A result or error longer than 90 characters leaves a short text and a note number in
-      its row, such as C(order failed, see note [1] below), and is written whole as that note under the table.
+    - The fixed-width table of the certificates, then the table of the deploys (when there were any), then the
+      C(State:) line (with O(state_dir)) and a summary line, as one string.
+    - Nothing in it is cut. A result, error or cause longer than 90 characters leaves a short text and a note
+      number in its row, such as C(order failed, see note [1] below), and is written whole as that note under the
+      tables. A certificate whose deploy failed says on how many of its targets; its deploy rows say which and why.
   returned: always
   type: str
 table_lines:
@@ -314,9 +365,13 @@ table_lines:
   elements: str
   sample:
     - "CERTIFICATE  ACTION  DAYS  REASON   RESULT / ERROR"
-    - "www          issued    89  missing  serial 3f2a..., valid until 2025-06-01T12:00:00Z"
+    - "www          issued    89  missing  serial 3F2A..., valid until 2025-06-01T12:00:00Z"
     - ""
-    - "1 certificate: 1 issued"
+    - "CERTIFICATE  HOST  TARGET               OUTCOME   CAUSE"
+    - "www          web1  nginx /etc/nginx/tls  deployed  -"
+    - ""
+    - "State: /var/lib/certfleet"
+    - "1 certificate: 1 issued; 1 deploy: 1 deployed"
 path:
   description: The report file written, V(null) when none was (no O(path), or check mode).
   returned: always
@@ -333,7 +388,7 @@ import socket
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json
-from ansible_collections.certfleet.acme.plugins.module_utils._report.fields import attention_rows
+from ansible_collections.certfleet.acme.plugins.module_utils._report.fields import attention_deploys, attention_rows
 from ansible_collections.certfleet.acme.plugins.module_utils._report.notify import notify
 from ansible_collections.certfleet.acme.plugins.module_utils._report.rows import build_report
 from ansible_collections.certfleet.acme.plugins.module_utils._report.table import summary_line, table_lines
@@ -350,6 +405,7 @@ def main():
             finalized=dict(type="list", elements="dict", default=[]),
             failures=dict(type="list", elements="dict", default=[]),
             errors=dict(type="list", elements="str", default=[]),
+            deploys=dict(type="list", elements="dict", default=[]),
             alert_days=dict(type="int", default=14),
             returned_rows=dict(type="str", choices=["all", "attention"], default="all"),
             path=dict(type="path"),
@@ -391,14 +447,22 @@ def main():
         finalized=params["finalized"],
         failures=params["failures"],
         errors=params["errors"],
+        deploys=params["deploys"],
         check_mode=module.check_mode,
         alert_days=params["alert_days"],
         run={"host": socket.gethostname(), "run_id": params["run_id"], "state_dir": params["state_dir"]},
     )
-    lines = table_lines(report["certificates"]) + ["", summary_line(report)]
+    lines = table_lines(report["certificates"], report["deploys"]) + [""]
+    if params["state_dir"]:
+        lines.append("State: %s" % params["state_dir"])
+    lines.append(summary_line(report))
     returned = report
     if params["returned_rows"] == "attention":
-        returned = dict(report, certificates=attention_rows(report["certificates"], report["alerts"]))
+        returned = dict(
+            report,
+            certificates=attention_rows(report["certificates"], report["alerts"]),
+            deploys=attention_deploys(report["deploys"]),
+        )
     result = dict(
         changed=False,
         report=returned,

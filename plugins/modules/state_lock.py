@@ -54,7 +54,11 @@ attributes:
     platforms: posix
 options:
   state_dir:
-    description: The state directory (role variable C(letsencrypt_dns_dir)); created when missing.
+    description:
+      - The state directory (role variable C(letsencrypt_dns_dir)); created when missing.
+      - A folder inside an installed collection (with an C(ansible_collections/<namespace>/<name>) folder above it,
+        as written or through symlinks) is refused before anything is written, since an upgrade of that
+        collection replaces the folder with every key in it.
     type: path
     required: true
   state:
@@ -177,6 +181,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import finish_interrupted_commits
 from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import lock_path
+from ansible_collections.certfleet.acme.plugins.module_utils._state.location import (
+    StateLocationError,
+    refuse_inside_collection,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._state.lock import LockHeld, acquire, release
 
 
@@ -202,6 +210,10 @@ def main():
         run_id=None,
         finished_commits=[],
     )
+    try:
+        refuse_inside_collection(state_dir)
+    except StateLocationError as exc:
+        module.fail_json(msg=str(exc), changed=False, **result)
     try:
         if module.params["state"] == "present":
             outcome = acquire(

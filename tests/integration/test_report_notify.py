@@ -155,6 +155,7 @@ def test_the_table_is_in_the_play_output(failed_run):
     assert lines[1].split()[:2] == ["kept", "issued"]
     assert lines[2].split()[:2] == ["lost", "failed"]
     assert lines[-1] == "2 certificates: 1 issued, 1 failed; 1 run error; 2 alerts"
+    assert lines[-2] == "State: %s" % failed_run["state"]
     assert "CERTIFICATE" in run.stdout and "1 issued, 1 failed" in run.stdout
 
 
@@ -245,7 +246,8 @@ def test_only_works_on_the_named_certificates(rig, tmp_path):
     ordered = run.task_results("Create one ACME order per due certificate")[0]
     assert [order["name"] for order in ordered["orders"]] == ["only-a"]
     lines = run.task_results("Show the run report")[0]["msg"]
-    assert [line.split()[0] for line in lines[1:-2]] == ["only-a"]
+    assert [line.split()[0] for line in lines[1:-3]] == ["only-a"]
+    assert lines[-3:-1] == ["", "State: %s" % state]
     assert_no_challenge_values(rig, certificates)
 
 
@@ -254,12 +256,11 @@ def test_only_with_an_unknown_name_is_refused_before_any_change(rig, tmp_path):
     certificates = [{"name": "known", "names": ["known.example.test"]}]
     run = run_renew(role_vars(rig, state, certificates, letsencrypt_dns_only=["known", "unknwon"]), tmp_path)
     assert run.rc != 0
-    refused = run.task_results("Refuse unknown names in letsencrypt_dns_only and an unknown ACME directory")[0]
-    assert refused["msg"] == (
+    failed = run.task_results("Fail naming every certificate that was not issued")[0]
+    assert failed["msg"] == (
+        "The run stopped: "
         "letsencrypt_dns_only: 'unknwon' is not the name of a certificate in letsencrypt_dns_certificates"
     )
-    failed = run.task_results("Fail naming every certificate that was not issued")[0]
-    assert "'unknwon' is not the name of a certificate" in failed["msg"]
     assert not state.exists()
 
 
@@ -280,8 +281,8 @@ def test_directory_presets_resolve(rig, tmp_path, preset, url):
     )
     run = run_renew(variables, tmp_path)
     assert run.rc != 0
-    refused = run.task_results("Require agreement to the ACME CA's terms of service")[0]
-    assert "read the terms of service of %s and set it to true" % url in refused["msg"]
+    failed = run.task_results("Fail naming every certificate that was not issued")[0]
+    assert "read the terms of service of %s and set it to true" % url in failed["msg"]
     assert not state.exists()
 
 
@@ -292,8 +293,9 @@ def test_an_unknown_directory_preset_is_refused(rig, tmp_path):
     )
     run = run_renew(variables, tmp_path)
     assert run.rc != 0
-    refused = run.task_results("Refuse unknown names in letsencrypt_dns_only and an unknown ACME directory")[0]
-    assert refused["msg"] == (
+    failed = run.task_results("Fail naming every certificate that was not issued")[0]
+    assert failed["msg"] == (
+        "The run stopped: "
         "letsencrypt_dns_acme_directory: letsencrypt-prod is neither a preset (letsencrypt, letsencrypt_staging) "
         "nor an http(s) URL"
     )

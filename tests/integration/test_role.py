@@ -153,6 +153,7 @@ def test_job_summary_names_what_was_issued(issued):
         "would_issue": 0,
         "expiring": 0,
         "deployed": 0,
+        "deploys": 0,
     }
 
 

@@ -49,7 +49,11 @@ def test_cname_loop_and_dangling_cname_fail_before_any_change(rig, tmp_path):
     ]
     run = run_renew(role_vars(rig, state, certificates), tmp_path)
     assert run.rc != 0
-    message = run.task_results("Create one ACME order per due certificate")[0]["msg"]
+    # Refused by the input check (challenge_zones), before any order: the order task never runs.
+    refused = run.task_results("Refuse the certificates whose challenge names lie in no zone of the providers")[0]
+    assert [entry["name"] for entry in refused["refused"]] == ["looped", "dangling"]
+    assert all(result.get("skipped") for result in run.task_results("Create one ACME order per due certificate"))
+    message = run.task_results("Fail naming every certificate that was not issued")[0]["msg"]
     assert "certificate 'looped'" in message and "CNAME loop" in message
     assert "certificate 'dangling'" in message and "target.unmanaged.invalid" in message
     assert "certificate 'fine'" not in message

@@ -220,7 +220,7 @@ def test_bad_deploy_entry_fails_before_any_change(rig, tmp_path):
     assert run.rc != 0
     final = run.task_results(FINAL_TASK)[0]["msg"]
     expected = (
-        "In the vars of web1, web2, web3: letsencrypt_dns_deploy entry (cert 'aws-www', type 'aws_alb'): "
+        "in the vars of web1, web2, web3: letsencrypt_dns_deploy entry (cert 'aws-www', type 'aws_alb'): "
         "field 'listener_arn' value None is missing: type aws_alb requires it"
     )
     assert expected in final and final.count("listener_arn") == 1, final

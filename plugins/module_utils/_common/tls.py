@@ -33,7 +33,7 @@ _STRICT_COMPLAINTS = ("key usage", "path length", "key identifier", "basic const
 #: Said after such a refusal: replacing the bundle does not help, reissuing the CA certificate does.
 STRICT_ADVICE = (
     "Python 3.13 and later verify strictly, so the CA certificate needs the RFC 5280 extensions "
-    "(see 'A private CA' in docs/operations.md)"
+    "(see 'A private CA' in docs/docsite/rst/operations.rst)"
 )
 
 #: How many linked exceptions are looked at, at most (chains are short; this stops a cycle for sure).

@@ -60,12 +60,14 @@ def cname_chain(name: str, resolver) -> list[str]:
             raise DelegationError("CNAME chain longer than %d hops: %s" % (MAX_HOPS, " -> ".join(chain)))
 
 
-def plan_delegation(specs, resolvers=(), zones=(), follow_cnames: bool = True, resolve=None) -> dict[str, str]:
-    """Map every challenge name of ``specs`` to the name its TXT value is written at.
+def delegation_problems(
+    specs, resolvers=(), zones=(), follow_cnames: bool = True, resolve=None
+) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Every challenge name of ``specs`` mapped to the name its TXT value is written at, and what cannot be served.
 
-    Raises one DelegationError listing every certificate and name that cannot
-    be served: a CNAME loop or lookup failure, or a final name outside
-    ``zones`` (when zones are given).
+    The problems are ``(certificate, name, cause)``, one per certificate and name that cannot be served: a CNAME
+    loop or lookup failure, or a final name outside ``zones`` (when zones are given). The role's input check
+    (challenge_zones) refuses those certificates alone; acme_dns01_order refuses the batch (plan_delegation).
     """
     wanted: dict[str, list[tuple[str, str]]] = {}
     for spec in specs:
@@ -102,14 +104,20 @@ def plan_delegation(specs, resolvers=(), zones=(), follow_cnames: bool = True, r
                 )
             else:
                 problems[name] = "%s lies in no zone of the providers" % name
+    targets = {name: chain[-1] for name, chain in chains.items() if name not in problems}
+    return targets, [(cert, value, problems[name]) for name in sorted(problems) for cert, value in wanted[name]]
+
+
+def plan_delegation(specs, resolvers=(), zones=(), follow_cnames: bool = True, resolve=None) -> dict[str, str]:
+    """Map every challenge name of ``specs`` to the name its TXT value is written at.
+
+    Raises one DelegationError listing every certificate and name that cannot
+    be served (see :func:`delegation_problems`).
+    """
+    targets, problems = delegation_problems(specs, resolvers, zones, follow_cnames, resolve)
     if problems:
-        lines = [
-            "certificate %r: field 'names' value %r: %s" % (cert, value, problems[name])
-            for name in sorted(problems)
-            for cert, value in wanted[name]
-        ]
-        raise DelegationError("; ".join(lines))
-    return {name: chain[-1] for name, chain in chains.items()}
+        raise DelegationError("; ".join("certificate %r: field 'names' value %r: %s" % problem for problem in problems))
+    return targets
 
 
 def delegate_records(records, targets: dict[str, str]) -> list[dict]:

@@ -12,6 +12,8 @@ the filter runs inside Ansible on the controller.
 
 from __future__ import annotations
 
+from ansible_collections.certfleet.acme.plugins.module_utils._report.deploys import UNCHANGED
+
 # Every field of a cert_expiry_facts entry that rows.build_rows reads.
 EXPIRY_FIELDS = ("exists", "needs_renewal", "reason", "days_left", "not_after")
 
@@ -33,3 +35,8 @@ def attention_rows(rows, alerts) -> list[dict]:
     """The rows of certificates the run acted on or alerted about: every row but the quiet skipped ones."""
     alerted = {alert.get("certificate") for alert in alerts or []}
     return [row for row in rows if row.get("action") != QUIET_ACTION or row.get("certificate") in alerted]
+
+
+def attention_deploys(deploys) -> list[dict]:
+    """The deploy rows where something happened or failed: every row but the unchanged ones."""
+    return [row for row in deploys or [] if row.get("outcome") != UNCHANGED]

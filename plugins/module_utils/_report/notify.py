@@ -48,7 +48,7 @@ def email_message(report: dict, settings: dict, table: list[str] | None = None) 
         body.append("Needs attention:")
         body.extend("- %s" % alert["message"] for alert in report["alerts"])
         body.append("")
-    body.extend(table if table is not None else table_lines(report["certificates"]))
+    body.extend(table if table is not None else table_lines(report["certificates"], report.get("deploys")))
     body.extend(["", "The full report is attached as JSON."])
     message.set_content("\n".join(body) + "\n")
     message.add_attachment(

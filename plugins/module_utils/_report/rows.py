@@ -1,6 +1,6 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run report's content: one row per certificate, the alerts, the counts.
+"""The run report's content: one row per certificate, the deploy rows, the alerts, the counts.
 
 A renewal that runs from cron must say what it did and must tell someone
 when a certificate is in danger. This file turns the role's results
@@ -20,6 +20,7 @@ from typing import Any
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, parse_iso, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED, ISSUED
 from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
+from ansible_collections.certfleet.acme.plugins.module_utils._report.deploys import count_outcomes, deploy_rows
 
 REPORT_VERSION = 1
 
@@ -119,6 +120,11 @@ def failure_cause(failure: dict) -> str:
     """'stage on host: cause' for one entry of run_failures or deploy_failures (the table's and the headline's)."""
     cause = format_error(failure.get("error")) or "failed"
     host = failure.get("host")
+    if failure.get("stage") == "deploy" and isinstance(failure.get("name"), str):
+        # "nginx on web1: certificate 'www' (nginx): ..." says the certificate and the type twice: once is enough.
+        cause = re.sub(
+            r"^(\S+)( on .+?)?: certificate %s \(\1\): " % re.escape(repr(failure["name"])), r"\1\2: ", cause
+        )
     # A deploy's error names its target and host already ("nginx on web1: ..."): the host is said once.
     where = " on %s" % host if host and " on %s" % host not in cause else ""
     return "%s%s: %s" % (failure.get("stage") or "run", where, cause)
@@ -264,10 +270,11 @@ def build_report(
     """The whole report as written to the JSON file and posted to the webhook.
 
     ``results`` are the role's results as :func:`build_rows` takes them (``expiry``, ``orders``, ``finalized``,
-    ``failures``, ``errors``, ``check_mode``); ``run`` adds fields about the run (host, run id, state directory).
+    ``failures``, ``errors``, ``check_mode``) and ``deploys``, the deploy rows (deploys.py); ``run`` adds fields about the run (host, run id, state directory).
     """
     now = now or utc_now()
     errors = [one_line(error) for error in results.pop("errors", None) or [] if error]
+    deploys = deploy_rows(results.pop("deploys", None), check_mode=bool(results.get("check_mode")))
     rows = build_rows(certificates, errors=errors, now=now, **results)
     alerts = select_alerts(rows, alert_days, errors)
     report = {
@@ -276,8 +283,9 @@ def build_report(
         "check_mode": bool(results.get("check_mode")),
         "alert_days": alert_days,
         "ok": not errors and not any(row["action"] in ATTENTION for row in rows),
-        "summary": summarize(rows, alerts),
+        "summary": dict(summarize(rows, alerts), deploys=count_outcomes(deploys)),
         "certificates": rows,
+        "deploys": deploys,
         "alerts": alerts,
         "errors": errors,
     }

@@ -1,6 +1,6 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run report as a person reads it: a fixed-width table with notes, a summary line, a headline.
+"""The run report as a person reads it: fixed-width tables with notes, a summary line, a headline.
 
 The role prints the table at the end of every run and the alerts repeat it,
 so one place decides its columns and its wording.
@@ -8,6 +8,7 @@ so one place decides its columns and its wording.
 
 from __future__ import annotations
 
+from ansible_collections.certfleet.acme.plugins.module_utils._report.deploys import OUTCOMES, failed_deploys
 from ansible_collections.certfleet.acme.plugins.module_utils._report.rows import ACTIONS, one_line
 
 COLUMNS = (
@@ -16,6 +17,14 @@ COLUMNS = (
     ("days_left", "DAYS"),
     ("reason", "REASON"),
     ("detail", "RESULT / ERROR"),
+)
+# The second table: one row per certificate, host and target (type and dest, or the AWS target).
+DEPLOY_COLUMNS = (
+    ("certificate", "CERTIFICATE"),
+    ("host", "HOST"),
+    ("target", "TARGET"),
+    ("outcome", "OUTCOME"),
+    ("cause", "CAUSE"),
 )
 RIGHT_ALIGNED = ("days_left",)
 # The widest RESULT / ERROR cell kept on its row; a longer one is written whole as a note under the table.
@@ -39,32 +48,63 @@ def _cell(row: dict, key: str) -> str:
     return one_line(str(value))
 
 
-def table_lines(rows) -> list[str]:
-    """The rows as a fixed-width table, then a numbered note for each cause too long for its row.
-
-    Nothing is cut: a person reading a cron mail must see the whole cause, so a RESULT / ERROR longer than
-    DETAIL_WIDTH leaves a short text and the note's number on its row and is written whole under the table.
-    """
-    cells = []
-    notes = []
-    for row in rows:
-        line = [_cell(row, key) for key, _title in COLUMNS[:-1]]
-        short, whole = _detail(row)
-        if len(whole) > DETAIL_WIDTH:
-            notes.append("[%d] %s: %s" % (len(notes) + 1, row.get("certificate") or "-", whole))
-            whole = "%s, see note [%d] below" % (short, len(notes)) if short else "see note [%d] below" % len(notes)
-        cells.append(line + [whole])
-    widths = [max([len(title)] + [len(line[index]) for line in cells]) for index, (_key, title) in enumerate(COLUMNS)]
+def _fixed_width(columns, cells: list[list[str]]) -> list[str]:
+    """The title line and ``cells`` in columns as wide as their widest cell; the last column is not padded."""
+    widths = [max([len(title)] + [len(line[index]) for line in cells]) for index, (_key, title) in enumerate(columns)]
     lines = []
-    for line in [[title for _key, title in COLUMNS]] + cells:
+    for line in [[title for _key, title in columns]] + cells:
         parts = []
-        for index, (key, _title) in enumerate(COLUMNS):
+        for index, (key, _title) in enumerate(columns):
             text = line[index]
             if key in RIGHT_ALIGNED:
                 parts.append(text.rjust(widths[index]))
             else:
-                parts.append(text if index == len(COLUMNS) - 1 else text.ljust(widths[index]))
+                parts.append(text if index == len(columns) - 1 else text.ljust(widths[index]))
         lines.append("  ".join(parts).rstrip())
+    return lines
+
+
+def _noted(notes: list[str], short: str, whole: str, label: str) -> str:
+    """``whole`` when it fits its cell, else ``short`` and the number of the note that holds it whole."""
+    if len(whole) <= DETAIL_WIDTH:
+        return whole
+    notes.append("[%d] %s: %s" % (len(notes) + 1, label, whole))
+    return "%s, see note [%d] below" % (short, len(notes)) if short else "see note [%d] below" % len(notes)
+
+
+def _deploy_cells(deploy: dict) -> list[str]:
+    target = " ".join(str(part) for part in (deploy.get("type"), deploy.get("target")) if part)
+    # AWS deploys run once, from the controller: no inventory host.
+    host = _cell(deploy, "host") if deploy.get("host") else "controller"
+    return [_cell(deploy, "certificate"), host, target or "-", deploy["outcome"].replace("_", " ")]
+
+
+def table_lines(rows, deploys=()) -> list[str]:
+    """The rows as a fixed-width table, the deploy rows as a second one, then a numbered note per long cause.
+
+    Nothing is cut: a person reading a cron mail must see the whole cause, so a RESULT / ERROR or CAUSE longer
+    than DETAIL_WIDTH leaves a short text and the note's number on its row and is written whole under the tables.
+    A certificate whose deploys failed points to its deploy rows, which say where and why.
+    """
+    notes = []
+    failed = failed_deploys(deploys)
+    cells = []
+    for row in rows:
+        line = [_cell(row, key) for key, _title in COLUMNS[:-1]]
+        short, whole = _detail(row)
+        bad, total = failed.get(row.get("certificate"), (0, 0))
+        if row.get("stage") == "deploy" and bad:
+            whole = "deploy failed on %d of %d target%s, see the deploy rows" % (bad, total, "" if total == 1 else "s")
+        cells.append(line + [_noted(notes, short, whole, row.get("certificate") or "-")])
+    lines = _fixed_width(COLUMNS, cells)
+    if deploys:
+        cells = []
+        for deploy in deploys:
+            line = _deploy_cells(deploy)
+            label = "%s on %s (%s)" % (line[0], line[1], line[2])
+            cells.append(line + [_noted(notes, "", one_line(deploy.get("cause")) or "-", label)])
+        lines.append("")
+        lines.extend(_fixed_width(DEPLOY_COLUMNS, cells))
     if notes:
         lines.append("")
         lines.extend(notes)
@@ -72,13 +112,18 @@ def table_lines(rows) -> list[str]:
 
 
 def summary_line(report: dict) -> str:
-    """'5 certificates: 1 issued, 1 failed, 3 skipped; 1 alert' (zero counts left out)."""
+    """'5 certificates: 1 issued, 1 failed, 3 skipped; 2 deploys: 2 deployed; 1 alert' (zero counts left out)."""
     counts = report["summary"]
     total = len(report["certificates"])
     parts = ["%d %s" % (counts[action], action.replace("_", " ")) for action in ACTIONS if counts.get(action)]
     text = "%d certificate%s" % (total, "" if total == 1 else "s")
     if parts:
         text += ": " + ", ".join(parts)
+    deploys = report.get("deploys") or []
+    if deploys:
+        outcomes = counts.get("deploys") or {}
+        parts = ["%d %s" % (outcomes[name], name.replace("_", " ")) for name in OUTCOMES if outcomes.get(name)]
+        text += "; %d deploy%s: %s" % (len(deploys), "" if len(deploys) == 1 else "s", ", ".join(parts))
     if report["errors"]:
         text += "; %d run error%s" % (len(report["errors"]), "" if len(report["errors"]) == 1 else "s")
     if counts.get("alerts"):

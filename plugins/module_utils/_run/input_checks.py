@@ -10,12 +10,15 @@ used twice, names in no provider's zone), and reaches these through filters.
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import certificate_problems
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CERT_NAME, certificate_problems
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import (
     challenge_name,
     longest_zone,
     name_error,
 )
+
+# The stage of a certificate refused by the input checks, in the report and the run's closing message.
+VALIDATION = "validation"
 
 
 def provider_errors(providers) -> list[str]:
@@ -53,29 +56,39 @@ def provider_errors(providers) -> list[str]:
     return errors
 
 
-def certificate_errors(certificates, providers, default_key_type: str = "ec256", check_zones: bool = True) -> list[str]:
-    """Every problem with the certificate list, each naming the certificate, field and value.
+def input_problems(certificates, providers, default_key_type: str = "ec256", check_zones: bool = True) -> dict:
+    """The problems of the input, split by what they cost: the run, or one certificate.
 
+    ``errors`` are run-level messages (the provider list, the certificate list
+    as a whole, an entry that is no mapping or has no usable name): the run
+    cannot start. ``refused`` holds one run_failures entry (stage
+    ``validation``) per named certificate with problems, its messages joined:
+    the role can leave just that certificate out (letsencrypt_dns_keep_going).
     Field checks are the ACME modules' own (acme_specs), so the role refuses
     exactly what the modules would; on top come what only the role can see:
     certificate names used twice and names that lie in no provider's zone.
     With CNAME following the zone is only known after DNS lookups, so
-    ``check_zones=False`` leaves that check to acme_dns01_order.
+    ``check_zones=False`` leaves that check to the challenge_zones module.
     """
     errors = provider_errors(providers)
     zones = [zone for provider in providers for zone in provider["zones"]] if check_zones and not errors else []
     if not isinstance(certificates, list):
-        return errors + ["letsencrypt_dns_certificates must be a list, got %s" % type(certificates).__name__]
+        return {
+            "errors": errors + ["letsencrypt_dns_certificates must be a list, got %s" % type(certificates).__name__],
+            "refused": [],
+        }
+    refused: dict[str, list[str]] = {}
     seen = set()
     for index, cert in enumerate(certificates):
         if not isinstance(cert, dict):
             errors.append("letsencrypt_dns_certificates[%d] must be a mapping" % index)
             continue
         cert = dict(cert, key_type=cert.get("key_type") or default_key_type)
-        errors.extend(certificate_problems(index, cert))
         label = cert.get("name")
+        named = isinstance(label, str) and bool(CERT_NAME.match(label))
+        problems = certificate_problems(index, cert)
         if label in seen:
-            errors.append("certificate %r: field 'name' value %r is used by two certificates" % (label, label))
+            problems.append("certificate %r: field 'name' value %r is used by two certificates" % (label, label))
         seen.add(label)
         names = cert.get("names") if isinstance(cert.get("names"), list) else []
         for name in names:
@@ -85,11 +98,26 @@ def certificate_errors(certificates, providers, default_key_type: str = "ec256",
                 and not name_error(name)
                 and not longest_zone(challenge_name(name), zones)
             ):
-                errors.append(
+                problems.append(
                     "certificate %r: field 'names' value %r lies in no zone of letsencrypt_dns_providers"
                     % (label, name)
                 )
-    return errors
+        if problems and named:
+            refused.setdefault(label, []).extend(problems)
+        else:
+            errors.extend(problems)
+    return {
+        "errors": errors,
+        "refused": [
+            {"name": name, "stage": VALIDATION, "error": "; ".join(problems)} for name, problems in refused.items()
+        ],
+    }
+
+
+def certificate_errors(certificates, providers, default_key_type: str = "ec256", check_zones: bool = True) -> list[str]:
+    """Every problem with the certificate list, each naming the certificate, field and value (input_problems)."""
+    problems = input_problems(certificates, providers, default_key_type, check_zones)
+    return problems["errors"] + [entry["error"] for entry in problems["refused"]]
 
 
 def with_defaults(certificates, key_type: str = "ec256") -> list[dict]:

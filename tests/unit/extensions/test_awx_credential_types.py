@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[3]
 TYPES_DIR = ROOT / "extensions" / "awx" / "credential_types"
 ROLE = ROOT / "roles" / "letsencrypt_dns"
 TYPE_FILES = sorted(TYPES_DIR.glob("*.yml"))
-OPTIONS = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+OPTIONS = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["variables"]["options"]
 # The variables the role gathers provider entries from, as vars/main.yml selects them.
 PROVIDER_VAR = re.compile(re.search(r"varnames', '([^']+)'", (ROLE / "vars" / "main.yml").read_text()).group(1))
 

@@ -183,7 +183,7 @@ def test_a_ca_without_key_usage_is_refused_in_strict_mode_only(no_key_usage):
     assert refused.value.verify_message == "CA cert does not include key usage extension"
     hint = tls_error_hint(server.url + "/dir", refused.value, "acme_ca_bundle")
     assert hint.startswith("TLS verification of %s/dir failed: certificate verify failed: CA cert" % server.url)
-    assert "docs/operations.md" in hint
+    assert "docs/docsite/rst/operations.rst" in hint
 
 
 # ------------------------------------------------------------------ recognising a failure

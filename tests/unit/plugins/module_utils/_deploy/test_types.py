@@ -21,7 +21,7 @@ ROLE = Path(__file__).resolve().parents[5] / "roles" / "letsencrypt_dns"
 
 def test_role_argument_spec_choices_are_the_deploy_types():
     specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
-    options = specs["argument_specs"]["main"]["options"]["letsencrypt_dns_deploy"]["options"]
+    options = specs["argument_specs"]["variables"]["options"]["letsencrypt_dns_deploy"]["options"]
     assert options["type"]["choices"] == list(types.TYPES)
 
 

@@ -133,3 +133,24 @@ def test_delegate_records_merges_values_at_a_shared_target():
         {"name": "_acme-challenge.c.example.test", "txt_values": ["3"]},
         {"name": "shared.validation.test", "txt_values": ["1", "2"]},
     ]
+
+
+def test_delegation_problems_lists_each_certificate_and_name_without_raising():
+    resolver = FakeResolver(CNAMES)
+    targets, problems = cd.delegation_problems(
+        [spec("ok", "delegated.example.test"), spec("bad", "dangling.example.test", "www.example.test")],
+        zones=ZONES,
+        resolve=lambda n: cd.cname_chain(n, resolver),
+    )
+    assert targets == {
+        "_acme-challenge.delegated.example.test": "delegated.validation.test",
+        "_acme-challenge.www.example.test": "_acme-challenge.www.example.test",
+    }
+    assert problems == [
+        (
+            "bad",
+            "dangling.example.test",
+            "_acme-challenge.dangling.example.test is delegated by CNAME to target.unmanaged.invalid, which lies in "
+            "no zone of the providers",
+        )
+    ]

@@ -151,7 +151,9 @@ def test_report_summary_and_ok():
         "would_issue": 0,
         "skipped": 1,
         "alerts": 2,
+        "deploys": {"deployed": 0, "would_deploy": 0, "unchanged": 0, "failed": 0, "rolled_back": 0},
     }
+    assert report["deploys"] == []
     assert [alert["certificate"] for alert in report["alerts"]] == ["lost", "acme"]
     json.dumps(report)  # the file and the webhook need plain JSON
     assert summary_line(report) == "5 certificates: 1 issued, 1 renewed, 2 failed, 1 skipped; 2 alerts"

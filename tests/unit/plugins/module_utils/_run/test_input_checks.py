@@ -72,3 +72,39 @@ def test_with_defaults_fills_key_type_and_drops_nulls():
         {"name": "a", "names": ["x.example.test"], "key_type": "ec384"},
         {"name": "b", "names": [], "key_type": "rsa2048"},
     ]
+
+
+def test_problems_of_one_named_certificate_refuse_only_it():
+    certs = [
+        {"name": "fine", "names": ["fine.example.test"]},
+        {"name": "bad", "names": ["www.other.test", "-x.example.test"], "key_type": "dsa"},
+        {"name": "twice", "names": ["a.example.test"]},
+        {"name": "twice", "names": ["b.example.test"]},
+    ]
+    problems = input_checks.input_problems(certs, PROVIDERS)
+    assert problems["errors"] == []
+    assert [entry["name"] for entry in problems["refused"]] == ["bad", "twice"]
+    assert all(entry["stage"] == "validation" for entry in problems["refused"])
+    bad = problems["refused"][0]["error"]
+    assert "field 'key_type' value 'dsa'" in bad and "'www.other.test' lies in no zone" in bad
+    assert (
+        "certificate 'twice': field 'name' value 'twice' is used by two certificates" in problems["refused"][1]["error"]
+    )
+    assert input_checks.certificate_errors(certs, PROVIDERS) == [entry["error"] for entry in problems["refused"]]
+
+
+def test_what_no_certificate_name_can_hold_stops_the_run():
+    certs = ["www", {"names": ["www.example.test"]}, {"name": "-bad", "names": ["www.example.test"]}]
+    problems = input_checks.input_problems(certs, PROVIDERS)
+    assert problems["refused"] == []
+    assert problems["errors"][0] == "letsencrypt_dns_certificates[0] must be a mapping"
+    assert "certificate #1: field 'name' value None" in problems["errors"][1]
+    assert "field 'name' value '-bad'" in problems["errors"][2]
+
+
+def test_provider_problems_stop_the_run_and_zones_are_left_to_the_zone_check():
+    providers = [{"name": "bind", "type": "rfc2136", "zones": []}]
+    problems = input_checks.input_problems([{"name": "x", "names": ["www.other.test"]}], providers)
+    assert problems == {"errors": ["provider 'bind': field 'zones' must be a non-empty list, got []"], "refused": []}
+    unchecked = input_checks.input_problems([{"name": "x", "names": ["www.other.test"]}], PROVIDERS, check_zones=False)
+    assert unchecked == {"errors": [], "refused": []}

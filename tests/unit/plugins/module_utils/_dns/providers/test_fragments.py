@@ -38,9 +38,9 @@ def test_dns_txt_record_uses_every_provider_fragment():
     assert {"certfleet.acme.provider_%s" % kind for kind in PROVIDER_TYPES} <= set(extends)
 
 
-DOCS = Path(__file__).resolve().parents[6] / "docs" / "providers"
-# A row of an options table: its first cell lists one or more `option` names.
-_TABLE_ROW = re.compile(r"^\| *((?:`[a-z_]+`(?:, *)?)+) *\|")
+DOCS = Path(__file__).resolve().parents[6] / "docs" / "docsite" / "rst"
+# A line of an options table (an RST grid table): its first cell lists one or more ``option`` names.
+_TABLE_ROW = re.compile(r"^\| *((?:``[a-z_]+``(?:, *)?)+) *\|")
 
 
 def table_options(page: Path) -> list[str]:
@@ -49,13 +49,13 @@ def table_options(page: Path) -> list[str]:
     for line in page.read_text().splitlines():
         match = _TABLE_ROW.match(line)
         if match:
-            names.extend(re.findall(r"`([a-z_]+)`", match.group(1)))
+            names.extend(re.findall(r"``([a-z_]+)``", match.group(1)))
     return names
 
 
 @pytest.mark.parametrize("kind", sorted(PROVIDER_TYPES))
 def test_docs_page_table_lists_the_class_options(kind):
     """A page with an options table names every option of the type and no other; pages without one defer to ansible-doc."""
-    names = table_options(DOCS / ("%s.md" % kind))
+    names = table_options(DOCS / ("providers_%s.rst" % kind))
     if names:
         assert set(names) == set(PROVIDER_TYPES[kind].type_options())

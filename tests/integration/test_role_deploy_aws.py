@@ -224,7 +224,7 @@ def test_bad_deploy_entry_fails_before_any_change(rig, tmp_path):
         "field 'listener_arn' value None is missing: type aws_alb requires it"
     )
     assert expected in final and final.count("listener_arn") == 1, final
-    assert not run.task_results("Create one ACME order per due certificate")
+    assert all(result.get("skipped") for result in run.task_results("Create one ACME order per due certificate"))
     assert not state.exists(), "the state directory was touched before the input was refused"
     assert_no_challenge_values(rig, certificates)
     text = run.text()

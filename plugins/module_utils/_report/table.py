@@ -64,12 +64,35 @@ def _fixed_width(columns, cells: list[list[str]]) -> list[str]:
     return lines
 
 
-def _noted(notes: list[str], short: str, whole: str, label: str) -> str:
-    """``whole`` when it fits its cell, else ``short`` and the number of the note that holds it whole."""
+# Labels named in front of a note shared by many rows (a run error that reached every certificate).
+NOTE_LABELS = 5
+
+
+def _noted(notes: list[tuple[list[str], str]], short: str, whole: str, label: str) -> str:
+    """``whole`` when it fits its cell, else ``short`` and the number of the note that holds it whole.
+
+    Rows with the same cause share one note (a run that stopped says why once, not once per certificate).
+    """
     if len(whole) <= DETAIL_WIDTH:
         return whole
-    notes.append("[%d] %s: %s" % (len(notes) + 1, label, whole))
-    return "%s, see note [%d] below" % (short, len(notes)) if short else "see note [%d] below" % len(notes)
+    texts = [text for _labels, text in notes]
+    if whole in texts:
+        number = texts.index(whole) + 1
+        notes[number - 1][0].append(label)
+    else:
+        notes.append(([label], whole))
+        number = len(notes)
+    return "%s, see note [%d] below" % (short, number) if short else "see note [%d] below" % number
+
+
+def _note_lines(notes: list[tuple[list[str], str]]) -> list[str]:
+    lines = []
+    for number, (labels, text) in enumerate(notes, start=1):
+        named = ", ".join(labels[:NOTE_LABELS])
+        if len(labels) > NOTE_LABELS:
+            named += " and %d more" % (len(labels) - NOTE_LABELS)
+        lines.append("[%d] %s: %s" % (number, named, text))
+    return lines
 
 
 def _deploy_cells(deploy: dict) -> list[str]:
@@ -107,7 +130,7 @@ def table_lines(rows, deploys=()) -> list[str]:
         lines.extend(_fixed_width(DEPLOY_COLUMNS, cells))
     if notes:
         lines.append("")
-        lines.extend(notes)
+        lines.extend(_note_lines(notes))
     return lines
 
 

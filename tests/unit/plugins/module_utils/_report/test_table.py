@@ -53,6 +53,17 @@ def test_a_long_cause_is_written_whole_under_the_table():
     assert not any(line.endswith("...") for line in lines)
 
 
+def test_rows_with_the_same_long_cause_share_one_note():
+    stopped = "not checked: " + LONG_CAUSE
+    rows = [_row("c%d" % index, "failed", stage="run", error=stopped) for index in range(7)]
+    rows.append(_row("other", "failed", stage="order", error=LONG_CAUSE))
+    lines = table.table_lines(rows)
+    assert [line.split("  ")[-1].strip() for line in lines[1:9]] == ["run failed, see note [1] below"] * 7 + [
+        "order failed, see note [2] below"
+    ]
+    assert lines[9:] == ["", "[1] c0, c1, c2, c3, c4 and 2 more: run: " + stopped, "[2] other: order: " + LONG_CAUSE]
+
+
 def test_a_long_certificate_name_is_not_cut():
     name = "a-very-long-certificate-name-that-is-longer-than-forty-characters"
     lines = table.table_lines([_row(name, "skipped", reason="not due", result="valid until 2025-06-30T12:00:00Z")])

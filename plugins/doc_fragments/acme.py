@@ -24,8 +24,17 @@ options:
       - URL of the ACME directory of the CA, for example
         V(https://acme-v02.api.letsencrypt.org/directory) or V(https://acme-staging-v02.api.letsencrypt.org/directory).
       - The account URL is cached per directory URL.
+      - Must be an C(https://) URL (RFC 8555 requires HTTPS); a plain C(http://) URL fails the task before anything is
+        sent, unless O(acme_allow_plain_http=true).
     type: str
     required: true
+  acme_allow_plain_http:
+    description:
+      - Accept a plain C(http://) URL as O(acme_directory), for a local test ACME server only (role variable
+        C(letsencrypt_dns_acme_allow_plain_http)).
+      - Over plain HTTP the CA's answers (directory, orders, certificates) can be read and changed on the way.
+    type: bool
+    default: false
   acme_ca_bundle:
     description:
       - CA certificate file (PEM) to trust for the HTTPS connection to O(acme_directory), for a private or test

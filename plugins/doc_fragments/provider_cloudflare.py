@@ -12,7 +12,10 @@ notes:
   - >-
     Provider type C(cloudflare) (Cloudflare API v4) takes the
     options C(api_token) (required, secret, needs Zone:Read and DNS:Edit);
-    C(api_url) (default V(https://api.cloudflare.com/client/v4));
-    C(timeout) (seconds, default V(30)).
+    C(api_url) (default V(https://api.cloudflare.com/client/v4), V(https://), no credentials in it);
+    C(timeout) (seconds, default V(30));
+    C(allow_plain_http) (default V(false); V(true) lets C(api_url) be a plain V(http://) URL, for a test server
+    on a trusted network only, since the token then travels in clear text; without it an V(http://) URL is
+    refused).
     TTL V(1) means automatic; other TTLs are moved into 60..86400.
 """

@@ -28,7 +28,7 @@ notes:
     C(aws_profile) alias of C(profile);
     C(region) (default V(us-east-1));
     C(aws_region) alias of C(region);
-    C(endpoint_url) an AWS-compatible endpoint;
+    C(endpoint_url) an AWS-compatible endpoint (V(https://), no credentials in it);
     C(aws_endpoint_url) alias of C(endpoint_url);
     C(aws_ca_bundle) CA bundle to verify the endpoint with;
     C(validate_certs) (default V(true));
@@ -36,6 +36,9 @@ notes:
     C(hosted_zone_id) dictionary of zone name to hosted zone id, to skip the lookup by name;
     C(private_zone) (default V(false), only public hosted zones are used);
     C(wait_insync) (default V(true), wait until Route 53 reports each change INSYNC);
-    C(wait_timeout) (seconds, default V(300)).
+    C(wait_timeout) (seconds, default V(300));
+    C(allow_plain_http) (default V(false); V(true) lets C(endpoint_url) be a plain V(http://) URL, for a test
+    server on a trusted network only, since the session token then travels in clear text; without it an
+    V(http://) URL is refused).
   - Each option may be given under one of its names only; two names of one option in one entry are refused.
 """

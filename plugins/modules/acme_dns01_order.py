@@ -107,6 +107,8 @@ options:
       - The zones the DNS providers can write to (all C(zones) of C(letsencrypt_dns_providers)).
       - When given, every record name (after following CNAMEs) must lie in one of them; otherwise the module fails
         before any order is created, naming the certificate and the name. Empty means no check.
+      - When given, a CNAME target must also lie below one of them, not at a zone's apex; a target outside every
+        zone is not looked up further and fails the module at once, naming the name, the chain and the zones.
     type: list
     elements: str
     default: []

@@ -18,9 +18,14 @@ description:
   - Writes C(<state_dir>/<name>/privkey.pem) (mode 0600), C(cert.pem) (leaf), C(chain.pem) (intermediates),
     C(fullchain.pem) and C(cert.json). All files are staged completely in C(<name>/.staging/) before any live
     file is replaced, so a write that fails (for example C(No space left on device)) leaves the previous files
-    exactly as they were and fails only that certificate. The staged set is then committed by renaming the
-    directory to C(<name>/.commit/) and moving the files into place, C(cert.pem) last; a commit that a killed run
-    left half-done is finished by the next write, and by M(certfleet.acme.state_lock) when a run takes the lock.
+    exactly as they were and fails only that certificate. The staging directory is a complete new C(<name>)
+    (the five files, and a copy of C(order.json) and the other files the live directory holds); it is committed
+    by renaming it to C(<name>/.commit/) and switched in with two directory renames (C(<name>) to
+    C(.<name>.old), then C(.<name>.old/.commit) to C(<name>)), after which the old set is removed. So
+    C(<name>/) always holds one whole set, never a new key next to an old certificate (for the instant between
+    the two renames it is missing). A C(<name>) that is a mount point cannot be renamed, so its files are then moved
+    in one by one, C(cert.pem) last. A switch that a killed run left half-done is finished by the next write, and
+    by M(certfleet.acme.state_lock) when a run takes the lock.
   - With O(preferred_chain), the chain that leads to the named root is kept when the CA offers several
     (RFC 8555 section 7.4.2 alternate links).
   - Deletes C(order.json) after issuance, and also when the order became invalid or its certificate could not be

@@ -16,17 +16,26 @@ description:
   - "Files written: for O(type=nginx), O(type=apache) and O(type=files), C(<dest>/<cert>/privkey.pem),
     C(cert.pem), C(chain.pem) and C(fullchain.pem); for O(type=haproxy) one C(<dest>/<cert>.pem) holding the
     private key followed by the full chain. Missing directories are created with mode C(0755). Each file is
-    written atomically (a temporary file renamed over the old one)."
+    written atomically: a new temporary file in the same directory gets its owner, group and mode while it is
+    still open and private, is synced to disk, and is then renamed over the old one, so the name never shows a
+    partial file or one with the wrong owner or mode."
+  - "No symbolic link is followed from O(dest) down: when O(dest), the certificate directory C(<dest>/<cert>) or
+    one of the files is a symbolic link (someone who can write to O(dest) could point it at another folder), the
+    task fails naming it, before anything is written. Directories are opened without following links, so a link
+    planted during the run is refused too."
   - When every file already has the wanted content, mode and owner, nothing is written, validated or reloaded.
     With O(verify), one handshake still checks the endpoint; if it serves another certificate (a run that ended
     before its reload left the files in place), the server is validated and reloaded, and that is a change.
   - "Otherwise the previous files are kept in memory (never copied to a second key file on disk), the new ones
     are written and O(validate_command) runs. When it fails, the previous files are put back (files that did not
     exist are removed) and nothing is reloaded: the server keeps serving the previous certificate. Then
-    O(reload_command) runs, and with O(verify) the served certificate must have the serial number of the new
-    one, within O(verify_retries) retries. If the reload or the check fails, the previous files are put back,
+    O(reload_command) runs, and with O(verify) the served certificate must be the new one, within
+    O(verify_retries) retries: the SHA-256 fingerprint of the certificate sent in the TLS handshake (its DER
+    bytes) must be that of the new certificate. A serial number alone is not enough, since two certificates can
+    share one. If the reload or the check fails, the previous files are put back,
     the server is reloaded again and the endpoint must serve the previous certificate; the task fails with a
-    message naming the certificate, the endpoint and what it served, and RV(rolled_back) is V(true)."
+    message naming the certificate, the endpoint and what it served (serial and the first 16 hexadecimal digits
+    of the SHA-256 fingerprint, of the served and of the expected certificate), and RV(rolled_back) is V(true)."
   - Commands run with C(/bin/sh -c), so they may use the shell (for example C($(cat /run/haproxy.pid))).
   - The private key never appears in the result, in messages or in the diff.
 author:
@@ -43,6 +52,8 @@ options:
     description:
       - Name of the certificate (a name from the role's C(letsencrypt_dns_certificates)); the file or directory
         name under O(dest).
+      - A letter or digit first, then letters, digits, C(.), C(_) and C(-), without C(..), at most 128 characters;
+        any other name (a path, a newline) fails the task before anything is written.
     type: str
     required: true
   type:
@@ -95,7 +106,10 @@ options:
     default: '0644'
   key_mode:
     description:
-      - Mode of the files holding the private key (C(privkey.pem), and the haproxy C(<cert>.pem)).
+      - Mode of the files holding the private key (C(privkey.pem), and the haproxy C(<cert>.pem)), an octal string
+        such as V('0640'). Quote it in YAML.
+      - With O(group), V('0640') lets that group (for example C(ssl-cert)) read the key; the default leaves it
+        readable by its owner only.
     type: raw
     default: '0600'
   validate_command:
@@ -116,7 +130,8 @@ options:
   verify:
     description:
       - A TLS endpoint that must serve the certificate after the reload. The handshake sends SNI and verifies
-        nothing (it compares serial numbers; it does not trust).
+        nothing (it compares the SHA-256 fingerprint of the served certificate with the deployed one's; it does
+        not trust).
       - Not given, the deployment is not verified.
     type: dict
     suboptions:
@@ -227,11 +242,23 @@ expected_serial:
   returned: always
   type: str
   sample: 4a3f0c9d1e2b
+expected_fingerprint:
+  description:
+    - SHA-256 fingerprint of the certificate deployed (of its DER bytes), 64 upper-case hexadecimal digits, as
+      C(openssl x509 -noout -fingerprint -sha256) prints it without the colons. The verify step compares this.
+  returned: always
+  type: str
+  sample: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
 previous_serial:
   description: Serial number of the certificate that was in place before, V(null) when there was none.
   returned: always
   type: str
   sample: 39bb01aa72
+previous_fingerprint:
+  description: SHA-256 fingerprint of the certificate that was in place before, as RV(expected_fingerprint).
+  returned: always
+  type: str
+  sample: 60303AE22B998861BCE3B28F33EEC1BE758A213C86C93C076DBE9F558C11C752
 served_serial:
   description:
     - Serial number of the certificate the O(verify) endpoint served at the last handshake (after a rollback, what
@@ -239,6 +266,14 @@ served_serial:
   returned: always
   type: str
   sample: 4a3f0c9d1e2b
+served_fingerprint:
+  description:
+    - SHA-256 fingerprint of the certificate the O(verify) endpoint served at the last handshake, as
+      RV(expected_fingerprint); V(null) without O(verify) or when nothing could be read. The deployment counts as
+      verified only when it equals RV(expected_fingerprint).
+  returned: always
+  type: str
+  sample: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
 rolled_back:
   description: Whether new files were written and then replaced by the previous ones again.
   returned: always
@@ -274,7 +309,7 @@ msg:
   description: What happened, in one line.
   returned: always
   type: str
-  sample: "deployed; 127.0.0.1:443 (SNI www.example.com) serves serial 4A3F0C9D1E2B"
+  sample: "deployed; 127.0.0.1:443 (SNI www.example.com) serves the new certificate (serial 4A3F0C9D1E2B, SHA-256 9F86D081884C7D65)"
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -55,6 +55,9 @@ options:
       name:
         description:
           - Name of the certificate; the key of its entry in the results.
+          - It names the directory C(<state_dir>/<name>), so it follows the rule of the role's certificate names
+            (a letter or digit first, then letters, digits, C(.), C(_) and C(-), without C(..), at most 128
+            characters). Any other name fails the task before anything is read or written.
         type: str
         required: true
       path:
@@ -111,6 +114,8 @@ options:
       - The directory holding the certificates (role variable C(letsencrypt_dns_dir)).
       - Required when a certificate has no O(certificates[].path).
       - The ARI choice is kept only when it is given; without it the time is drawn again on every run.
+      - Refused, before anything is read from it, when it or anything in it belongs to another user, is writable by
+        group or others, or (below it) is a symbolic link.
     type: path
   renew_days:
     description:
@@ -127,7 +132,14 @@ options:
       - URL of the CA's ACME directory. When given and the directory has C(renewalInfo), ACME Renewal Information
         decides when existing certificates are renewed (see the description), and RV(certificates.replaces) is set.
       - Not given, no request is sent to any CA.
+      - Must be an C(https://) URL (RFC 8555 requires HTTPS); a plain C(http://) URL fails the task before anything is
+        sent, unless O(acme_allow_plain_http=true).
     type: str
+  acme_allow_plain_http:
+    description:
+      - Accept a plain C(http://) URL as O(acme_directory), for a local test ACME server only.
+    type: bool
+    default: false
   acme_ca_bundle:
     description:
       - CA certificate file (PEM) to trust for the HTTPS connections to O(acme_directory), for a private or test
@@ -377,6 +389,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._plan.expiry import
     undeployed_names,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import endpoint_argument_spec
+from ansible_collections.certfleet.acme.plugins.module_utils._state.trust import StateTrustError, check_state_dir
 
 
 def main():
@@ -394,6 +407,7 @@ def main():
         "force": {"type": "bool", "default": False},
         "acme_directory": {"type": "str"},
         "acme_ca_bundle": {"type": "path"},
+        "acme_allow_plain_http": {"type": "bool", "default": False},
         "request_timeout": {"type": "int", "default": 10},
         "set_facts": {"type": "bool", "default": True},
     }
@@ -405,6 +419,11 @@ def main():
     problem = expiry_input_problem(params)
     if problem:
         module.fail_json(msg=problem)
+    try:
+        if params["state_dir"]:
+            check_state_dir(params["state_dir"])  # before a certificate or cert.json is read from it
+    except StateTrustError as exc:
+        module.fail_json(msg=str(exc))
 
     timeout = params["request_timeout"]
     wrong_directory = None

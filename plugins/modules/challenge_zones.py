@@ -44,6 +44,8 @@ options:
       - The zones the DNS providers can write to (all C(zones) of C(letsencrypt_dns_providers)).
       - Every record name (after following CNAMEs) must lie in one of them; the longest matching zone counts.
         Empty means no zone check (only CNAME loops and lookup failures refuse a certificate).
+      - A CNAME target must lie below one of them, not at a zone's apex. A target outside every zone is not looked
+        up further; the certificate is refused at once, naming the challenge name, the chain and the zones.
     type: list
     elements: str
     required: true

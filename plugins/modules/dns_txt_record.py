@@ -111,11 +111,26 @@ options:
         deleted once it lists nothing.
       - The file is replaced atomically, under C(flock) on its directory. Keep one journal per state directory and
         one run at a time per state directory (the role's C(state_lock) does that).
+      - The file and its directory must belong to this user and not be writable by group or others, and the file
+        must not be a symbolic link; otherwise the task fails, naming the path, before the journal is read or
+        written. So a journal in a shared folder such as C(/tmp) is refused.
     type: path
+  delegations:
+    description:
+      - The C(_acme-challenge) names that are CNAME-delegated, each mapped to the name its TXT record is written at
+        (RV(certfleet.acme.acme_dns01_order#module:delegations)). With O(journal) and O(state=present), the entry
+        of each such target records the C(_acme-challenge) names it serves, so that O(journal_cleanup) knows the
+        collection wrote it.
+    type: dict
+    default: {}
   journal_cleanup:
     description:
       - Before working on O(records), remove every value listed in O(journal), at exactly the provider and zone
         listed, and strike it. Those values were published by a run that was killed before it removed them.
+      - Only entries this collection writes are acted on, that is an C(_acme-challenge) name or a CNAME target
+        recorded with the C(_acme-challenge) names it serves (see O(delegations)), strictly below a configured zone
+        of the provider listed. A journal with any other entry (for example one edited to list a record at a zone apex)
+        fails the task, naming the entry, and nothing in it is removed.
       - Only those values are removed, nothing else at those names. Entries of a provider in O(skip_providers) are
         kept for a later run (with a notice); entries of a provider that is not configured any more are kept and
         fail the task, naming the values to remove by hand.
@@ -302,6 +317,7 @@ def main():
             skip_providers=dict(type="list", elements="str", default=[]),
             journal=dict(type="path"),
             journal_cleanup=dict(type="bool", default=False),
+            delegations=dict(type="dict", default={}),
         ),
         mutually_exclusive=[("provider", "providers")],
         required_one_of=[("provider", "providers")],
@@ -340,6 +356,7 @@ def main():
             check_mode=module.check_mode,
             factory=module.build_provider,
             journal=module.params["journal"],
+            delegations=module.params["delegations"],
         )
     except (RecordInputError, ProviderConfigError) as exc:
         # Bad records, provider entries, a name in no zone, or a journal that cannot be written: nothing was

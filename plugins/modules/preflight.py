@@ -148,6 +148,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.module import 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import missing_library
 from ansible_collections.certfleet.acme.plugins.module_utils._run.preflight import preflight
 from ansible_collections.certfleet.acme.plugins.module_utils._state.location import refuse_inside_collection
+from ansible_collections.certfleet.acme.plugins.module_utils._state.trust import check_state_dir
 
 
 def main():
@@ -164,6 +165,7 @@ def main():
     try:
         settings = AcmeSettings.from_params(module.params)
         refuse_inside_collection(settings.state_dir)
+        check_state_dir(settings.state_dir)
         result = preflight(settings, module.params["providers"], module.params["skip_providers"])
     except ValueError as exc:  # a bad option, state_dir, provider entry or skipped name: nothing was asked
         module.fail_json(msg=str(exc))

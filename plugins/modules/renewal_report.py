@@ -23,7 +23,9 @@ description:
     whose C(text) field suits Slack or Mattermost incoming webhooks). Nothing is sent when nothing needs attention.
   - A notifier that fails is a warning and makes the task fail, but only after the report file was written and
     every other notifier was tried, so a run that cannot tell anyone never looks green.
-  - The SMTP password and the webhook URL and header values are never shown.
+  - The SMTP password and the webhook URL and header values are never shown. The SMTP password is sent only
+    over TLS (STARTTLS by default) unless O(email.allow_plain_text_login) is set, and the webhook follows no
+    redirect.
   - Failed certificates do not make this module fail; the role fails after it, naming them.
 author:
   - certfleet.acme contributors (@certfleet)
@@ -121,7 +123,11 @@ options:
   email:
     description:
       - Send alerts by e-mail through SMTP. Unset means no e-mail.
-      - O(email.ssl) and O(email.starttls) are mutually exclusive.
+      - The connection is protected with STARTTLS by default (or implicit TLS with O(email.ssl)), and the server's
+        certificate and host name are always verified. A server that does not offer STARTTLS gets no login and no
+        message, and the delivery fails, naming the reason.
+      - The password is never sent in plain text unless O(email.allow_plain_text_login) says so.
+      - O(email.ssl=true) and O(email.starttls=true) exclude each other.
     type: dict
     suboptions:
       host:
@@ -142,13 +148,31 @@ options:
         elements: str
         required: true
       starttls:
-        description: Upgrade the connection with STARTTLS (certificate and host name verified).
+        description:
+          - Upgrade the connection with STARTTLS (certificate and host name verified) before the login and the
+            message. A server that does not offer STARTTLS is a failed delivery.
+          - Unset means V(true), unless O(email.ssl) is V(true).
+          - V(false) sends without TLS, for a local relay that offers no STARTTLS; a login then also needs
+            O(email.allow_plain_text_login).
         type: bool
-        default: false
       ssl:
         description: Connect with implicit TLS (SMTPS, usually port 465; certificate and host name verified).
         type: bool
         default: false
+      allow_plain_text_login:
+        description:
+          - Allow the login (O(email.username), O(email.password)) on a connection without TLS, that is with
+            O(email.starttls=false) and O(email.ssl=false). The password then travels in plain text.
+          - Without it such a login is refused before connecting and the delivery fails. Only for a relay on a
+            trusted network that cannot do TLS.
+        type: bool
+        default: false
+      ca_bundle:
+        description:
+          - A PEM file of the CA certificates to verify the SMTP server's certificate with, instead of the system's
+            trust store, for a server with a certificate of a private CA.
+          - Unset means the system's trust store. Verification cannot be turned off.
+        type: path
       username:
         description: Log in with this user name. Unset means no login.
         type: str
@@ -167,7 +191,9 @@ options:
     description:
       - Send alerts as a JSON POST. The body has C(text), a short human summary (what Slack and Mattermost incoming
         webhooks show), and C(report), the whole report. Unset means no webhook.
-      - Any answer outside 2xx is a failure.
+      - Any answer outside 2xx is a failure. Redirects are not followed (they would carry the headers to another
+        host, and turn the POST into a GET), so a 3xx answer is a failed delivery that names the status and the host
+        it pointed to.
     type: dict
     suboptions:
       url:
@@ -389,7 +415,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write_json
 from ansible_collections.certfleet.acme.plugins.module_utils._report.fields import attention_deploys, attention_rows
-from ansible_collections.certfleet.acme.plugins.module_utils._report.notify import notify
+from ansible_collections.certfleet.acme.plugins.module_utils._report.notify import email_settings_error, notify
 from ansible_collections.certfleet.acme.plugins.module_utils._report.rows import build_report
 from ansible_collections.certfleet.acme.plugins.module_utils._report.table import summary_line, table_lines
 
@@ -418,14 +444,15 @@ def main():
                     "port": dict(type="int", default=25),
                     "from": dict(type="str", required=True),
                     "to": dict(type="list", elements="str", required=True),
-                    "starttls": dict(type="bool", default=False),
+                    "starttls": dict(type="bool"),
                     "ssl": dict(type="bool", default=False),
+                    "allow_plain_text_login": dict(type="bool", default=False),
+                    "ca_bundle": dict(type="path"),
                     "username": dict(type="str"),
                     "password": dict(type="str", no_log=True),
                     "subject_prefix": dict(type="str", default="[certfleet]"),
                     "timeout": dict(type="int", default=30),
                 },
-                mutually_exclusive=[("ssl", "starttls")],
             ),
             webhook=dict(
                 type="dict",
@@ -440,6 +467,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    if params["email"] and email_settings_error(params["email"]):
+        module.fail_json(msg="email: %s" % email_settings_error(params["email"]))
     report = build_report(
         params["certificates"],
         expiry=params["expiry"],

@@ -25,9 +25,10 @@ description:
     file still has the content that was found stale, so two runs that find one stale lock cannot both take it.
     A lock of another host is not taken over (its process cannot be checked) until it is older than
     O(expire_after), if that is set; otherwise remove it by hand once that run is gone.
-  - Once the lock is taken, certificate files whose commit a killed run had started (a C(<name>/.commit)
-    directory) are moved into place, so the next steps find the complete new set instead of a new key next to an
-    old certificate; they are listed in RV(finished_commits) and shown as warnings.
+  - Once the lock is taken, a certificate directory whose switch a killed run had started (a C(<name>/.commit)
+    or C(.<name>.old) directory, see M(certfleet.acme.acme_finalize)) is switched to the complete new set and the
+    old set removed, so the next steps find one whole set; they are listed in RV(finished_commits) and shown as
+    warnings.
   - O(state=absent) removes the lock only if it is this run's (same O(run_id), or else the same owner process),
     and removes the state directory too if taking the lock created it and it is still empty.
   - The action plugin runs the module on the controller only (connection C(local), as the role's
@@ -55,7 +56,13 @@ attributes:
 options:
   state_dir:
     description:
-      - The state directory (role variable C(letsencrypt_dns_dir)); created when missing.
+      - The state directory (role variable C(letsencrypt_dns_dir)); created when missing, with mode C(0700) (or
+        C(0750), see O(group_read)) whatever the umask.
+      - Before anything is read or written, the state directory and everything in it are checked; the task fails,
+        naming the path and what is wrong, when any of them is owned by another user, is writable by its group or
+        by others, or (below the state directory) is a symbolic link. The state directory itself may be named
+        through a symlink. Such a directory could let another user plant a certificate commit, redirect keys or
+        forge TXT journal entries.
       - A folder inside an installed collection (with an C(ansible_collections/<namespace>/<name>) folder above it,
         as written or through symlinks) is refused before anything is written, since an upgrade of that
         collection replaces the folder with every key in it.
@@ -72,6 +79,15 @@ options:
       - With O(state=absent), release only a lock with this run id; when unset, only a lock of the same owner
         process.
     type: str
+  group_read:
+    description:
+      - The mode of the state directory. V(false) makes it C(0700), V(true) C(0750) so that its group can read the
+        certificates (keys stay C(0600)). Directories made later under it (certificate directories) follow the
+        group-read bit of the state directory.
+      - An existing state directory of this user is set to that mode when the lock is taken. Unset leaves an
+        existing one as it is and makes a new one C(0700).
+      - The group is never given write access; a group-writable state directory is refused.
+    type: bool
   expire_after:
     description:
       - Seconds after which a lock whose owner cannot be checked from here (taken on another host, for example in
@@ -186,6 +202,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._state.location imp
     refuse_inside_collection,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._state.lock import LockHeld, acquire, release
+from ansible_collections.certfleet.acme.plugins.module_utils._state.trust import StateTrustError
 
 
 def main():
@@ -196,6 +213,7 @@ def main():
             run_id=dict(type="str"),
             owner_pid=dict(type="int"),
             expire_after=dict(type="int"),
+            group_read=dict(type="bool"),
         ),
         supports_check_mode=True,
     )
@@ -222,6 +240,7 @@ def main():
                 module.params["run_id"],
                 check_mode=module.check_mode,
                 expire_after=module.params["expire_after"],
+                group_read=module.params["group_read"],
             )
             result.update(
                 acquired=outcome["acquired"],
@@ -245,6 +264,8 @@ def main():
             result.update(released=outcome["released"], lock=outcome["lock"], run_id=module.params["run_id"])
     except LockHeld as exc:
         result["lock"] = exc.holder
+        module.fail_json(msg=str(exc), changed=False, **result)
+    except StateTrustError as exc:
         module.fail_json(msg=str(exc), changed=False, **result)
     except OSError as exc:
         module.fail_json(msg="cannot lock the state directory %s: %s" % (state_dir, exc), changed=False, **result)

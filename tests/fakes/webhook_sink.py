@@ -4,7 +4,9 @@
 
 ``with WebhookSink() as sink: ... sink.url ... sink.requests`` where each
 request has ``path``, ``headers`` (a dict) and ``body`` (parsed JSON, or the
-raw text when it is not JSON). ``sink.status = 500`` makes it fail.
+raw text when it is not JSON). ``sink.status = 500`` makes it fail;
+``sink.redirect = (302, "http://elsewhere/x")`` answers every request with
+that redirect instead. Every method is recorded (a followed 302 arrives as a GET).
 As a command: ``python tests/fakes/webhook_sink.py --port 8099`` prints every
 request until interrupted.
 """
@@ -43,10 +45,16 @@ class _Handler(Handler):
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
         self.fake.record(Request(self.command, self.path, dict(self.headers.items()), body))
+        if self.fake.redirect:
+            status, location = self.fake.redirect
+            self.send_answer(status, headers=[("Location", location)])
+            return
         self.send_json(self.fake.status, {"ok": 200 <= self.fake.status < 300})
 
     do_POST = _receive  # pylint: disable=invalid-name
     do_PUT = _receive  # pylint: disable=invalid-name
+    do_GET = _receive  # pylint: disable=invalid-name
+    do_HEAD = _receive  # pylint: disable=invalid-name
 
 
 class WebhookSink(LoopbackServer):
@@ -56,6 +64,7 @@ class WebhookSink(LoopbackServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, status: int = 200):
         super().__init__(host, port)
         self.status = status
+        self.redirect: tuple[int, str] | None = None
         self.requests: list[Request] = []
         self.on_request = None
         self._lock = threading.Lock()

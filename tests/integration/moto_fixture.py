@@ -273,6 +273,7 @@ def provider_entry(server: MotoServer, **extra) -> dict:
         "aws_secret_access_key": FAKE_SECRET_KEY,
         "aws_session_token": FAKE_SESSION_TOKEN,
         "endpoint_url": server.endpoint,
+        "allow_plain_http": True,  # moto serves http on loopback
         "region": REGION,
         "wait_timeout": 30,
     }

@@ -64,6 +64,7 @@ def rackspace_target() -> Target:
         "api_key": fake.api_key,
         "identity_url": fake.identity_url,
         "timeout": 10,
+        "allow_plain_http": True,  # the fake serves http on loopback
     }
     wrong = {"api_key": "wrong-api-key-5f2b9c0d7e1a4b3c"}
     return Target("rackspace", fake, entry, fake.api_key, "Username or api key is invalid.", wrong)
@@ -77,6 +78,7 @@ def cloudflare_target() -> Target:
         "zones": ["example.com"],
         "api_token": fake.token,
         "api_url": fake.api_url,
+        "allow_plain_http": True,  # the fake serves http on loopback
     }
     wrong = {"api_token": "wrong-token-Kq8vZ2mX5nB7cV1"}
     return Target("cloudflare", fake, entry, fake.token, "9109: Invalid access token", wrong)

@@ -122,6 +122,7 @@ def test_info_keys(rig):
         "api_url": pdns["api_url"],
         "api_key": pdns["api_key"],
         "server_id": "localhost",
+        "allow_plain_http": True,
     }
     assert json.loads((Path(rig["dir"]) / "rig.json").read_text()) == rig
 

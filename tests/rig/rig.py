@@ -1077,6 +1077,8 @@ def up(
             "api_url": api_url,
             "api_key": api_key,
             "server_id": PDNS_SERVER_ID,
+            # The rig's PowerDNS serves its API over plain http on a loopback address.
+            "allow_plain_http": True,
         },
     }
     _write(state / "rig.json", json.dumps(result, indent=2) + "\n", 0o600)
@@ -1132,9 +1134,13 @@ def info(state_dir: str | os.PathLike | None = None) -> dict:
     if not _running(state):
         raise RigNotRunning(f"no rig is running in {state}")
     try:
-        return json.loads((state / "rig.json").read_text(encoding="utf-8"))
+        saved = json.loads((state / "rig.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RigNotRunning(f"no readable rig.json in {state}: {exc}") from exc
+    if isinstance(saved.get("powerdns_provider"), dict):
+        # A rig started before provider API URLs needed https (or this option) keeps running.
+        saved["powerdns_provider"].setdefault("allow_plain_http", True)
+    return saved
 
 
 def status(state_dir: str | os.PathLike | None = None) -> dict[str, dict]:

@@ -13,6 +13,15 @@ with an External Account Binding (``eab_kid`` and ``eab_hmac_key``, see
 
 Check mode asks the same questions read-only (:func:`probe_account`), so a
 ``--check`` run fails with the message the real run would fail with.
+
+A new account key is made in memory and written to ``.acme/account.key`` only
+once the CA has answered the directory request and the run may register
+(terms agreed, EAB given where required), right before the registration is
+sent: a run with an unreachable CA or a wrong directory URL leaves no key and
+no ``.acme`` directory behind. It is written before the request, not after, so
+an account the CA creates is never lost with its key; when the CA refuses the
+registration (it answered, so no account exists) the key is removed again.
+An existing key is loaded and kept as before.
 """
 
 from __future__ import annotations
@@ -31,8 +40,10 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems impo
 from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import NoDirectoryError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import (
+    PRIVATE_DIR_MODE,
     atomic_write,
     atomic_write_json,
+    make_dirs,
     read_json,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import (
@@ -68,15 +79,42 @@ def load_account_key(state_dir: str):
     return jose.JWKEC(key=key)
 
 
+def new_account_key():
+    """A new EC P-256 account key as a JWK, in memory only (see :func:`store_account_key`)."""
+    return jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+
+
+def store_account_key(state_dir: str, key) -> bool:
+    """Write ``key`` 0600 into the 0700 ``.acme``; True when this made the directory (so a rollback removes it)."""
+    directory = account_dir(state_dir)
+    made = not os.path.isdir(directory)
+    make_dirs(directory)
+    os.chmod(directory, PRIVATE_DIR_MODE)
+    pem = key.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    atomic_write(account_key_path(state_dir), pem, mode=0o600)
+    return made
+
+
+def forget_account_key(state_dir: str, made_directory: bool) -> None:
+    """Remove a key :func:`store_account_key` wrote for a registration the CA refused, and the directory it made."""
+    try:
+        os.unlink(account_key_path(state_dir))
+    except FileNotFoundError:
+        pass
+    if made_directory:
+        try:
+            os.rmdir(account_dir(state_dir))
+        except OSError:  # not empty: something else lives there now, keep it
+            pass
+
+
 def create_account_key(state_dir: str):
     """Generate an EC P-256 account key and write it 0600 into a 0700 directory."""
-    directory = account_dir(state_dir)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    os.chmod(directory, 0o700)
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    atomic_write(account_key_path(state_dir), pem, mode=0o600)
-    return jose.JWKEC(key=key)
+    key = new_account_key()
+    store_account_key(state_dir, key)
+    return key
 
 
 def cached_account_url(state_dir: str, directory_url: str) -> str | None:
@@ -195,6 +233,21 @@ def _existing_account(settings: AcmeSettings, directory, key) -> str | None:
     return url
 
 
+def _register_new_key(settings: AcmeSettings, directory) -> tuple[str, object]:
+    """Register a new key (the CA answered and registering is allowed); the key is on disk before it is sent.
+
+    A refusal by the CA means no account was made, so the key is removed; a
+    network failure keeps it, as the CA may have created the account.
+    """
+    key = new_account_key()
+    made_directory = store_account_key(settings.state_dir, key)
+    try:
+        return _register(settings, directory, key), key
+    except (AccountError, messages.Error):
+        forget_account_key(settings.state_dir, made_directory)
+        raise
+
+
 def open_session(settings: AcmeSettings) -> AcmeSession:
     """Load or create the account and return a session signed by it.
 
@@ -204,11 +257,11 @@ def open_session(settings: AcmeSettings) -> AcmeSession:
     """
     check_can_start(settings)
     key = load_account_key(settings.state_dir)
-    if key is None:
-        key = create_account_key(settings.state_dir)
     directory = fetch_directory(settings)
     url = _existing_account(settings, directory, key)
-    if url is None:
+    if url is None and key is None:
+        url, key = _register_new_key(settings, directory)
+    elif url is None:
         url = _register(settings, directory, key)
     remember_account_url(settings.state_dir, settings.directory_url, url)
     return AcmeSession(settings, directory, key, url)

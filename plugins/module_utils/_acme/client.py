@@ -17,7 +17,10 @@ import time
 from dataclasses import dataclass, field
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import RateLimited
-from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import directory_document
+from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import (
+    directory_document,
+    directory_url_error,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import HAS_ACME, acme_lib, jose, messages
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import parse_retry_after
 from ansible_collections.certfleet.acme.plugins.module_utils._common.tls import TlsVerifyError, tls_error_hint
@@ -73,6 +76,9 @@ class AcmeSettings:
         wait = params.get("rate_limit_wait")
         if wait is not None and wait < 0:
             raise ValueError("rate_limit_wait: must be 0 or more seconds, got %r" % wait)
+        problem = directory_url_error(params["acme_directory"], bool(params.get("acme_allow_plain_http")))
+        if problem:
+            raise ValueError(problem)
         return cls(
             directory_url=params["acme_directory"],
             state_dir=params["state_dir"],
@@ -330,6 +336,7 @@ def acme_argument_spec() -> dict:
     return {
         "acme_directory": {"type": "str", "required": True},
         "acme_ca_bundle": {"type": "path"},
+        "acme_allow_plain_http": {"type": "bool", "default": False},
         "state_dir": {"type": "path", "required": True},
         "account_email": {"type": "str"},
         "terms_agreed": {"type": "bool", "default": False},

@@ -27,6 +27,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.libs import
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import ACME
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import CRYPTOGRAPHY
 from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED
+from ansible_collections.certfleet.acme.plugins.module_utils._state.trust import check_state_dir
 
 
 def acme_module(options: dict) -> AnsibleModule:
@@ -46,6 +47,7 @@ def read_input(module: AnsibleModule, option: str, parse: Callable[[list], list]
         module.fail_json(msg=str(exc))
     try:
         settings = AcmeSettings.from_params(module.params)
+        check_state_dir(settings.state_dir)  # before anything is read from it or written to it
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     return specs, settings

@@ -13,14 +13,15 @@ import re
 from dataclasses import dataclass
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.key_types import DEFAULT_KEY_TYPE, KEY_TYPES
-from ansible_collections.certfleet.acme.plugins.module_utils._common.names import name_error, normalize
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import (
+    certificate_name_error,
+    name_error,
+    normalize,
+)
 
-# Certificate names become directory names under state_dir (see _state.layout): no separators,
-# no leading dot (so ".acme" and ".." are impossible), and a sane length.
-CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # An ARI certificate identifier (RFC 9773 section 4.1): base64url of the
 # Authority Key Identifier, ".", base64url of the serial number, no padding.
-ARI_CERT_ID = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+ARI_CERT_ID = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class SpecError(ValueError):
@@ -48,11 +49,9 @@ def _label(index: int, item) -> str:
 
 def _check_name(index: int, item: dict) -> str:
     name = item.get("name")
-    if not isinstance(name, str) or not CERT_NAME.match(name):
-        raise SpecError(
-            "%s: field 'name' value %r must start with a letter or digit and contain only letters, digits, "
-            "'.', '_' and '-' (at most 128 characters)" % (_label(index, item), name)
-        )
+    problem = certificate_name_error(name)
+    if problem:
+        raise SpecError("%s: field 'name' value %r %s" % (_label(index, item), name, problem))
     return name
 
 
@@ -97,7 +96,7 @@ def _check_replaces(index: int, item: dict) -> str | None:
     replaces = item.get("replaces")
     if replaces is None or replaces == "":
         return None
-    if not isinstance(replaces, str) or not ARI_CERT_ID.match(replaces.strip()):
+    if not isinstance(replaces, str) or not ARI_CERT_ID.fullmatch(replaces.strip()):
         raise SpecError(
             "%s: field 'replaces' value %r is not an ARI certificate id (base64url key identifier, '.', "
             "base64url serial number, as cert_expiry_facts reports it)" % (_label(index, item), replaces)

@@ -5,6 +5,11 @@
 A renewal that dies half-way (disk full, SIGKILL, power loss) must leave the
 previous key and certificate readable: files are written to a temporary file
 in the same directory, flushed, and renamed over the old one.
+
+The state directory holds private keys, so nothing here depends on the
+process umask (directories get an explicit mode, set again after ``mkdir``)
+and no symlink is followed at the last component: a planted link is replaced
+by a rename, never written through, and reading one fails with ``ELOOP``.
 """
 
 from __future__ import annotations
@@ -13,8 +18,14 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
+
+#: The mode of a directory made for the state: the controller user's only.
+PRIVATE_DIR_MODE = 0o700
+#: The mode of a directory made below a state directory whose group may read it.
+GROUP_READ_DIR_MODE = 0o750
 
 
 def atomic_write(path: str, data: bytes | str, mode: int = 0o644) -> None:
@@ -22,7 +33,8 @@ def atomic_write(path: str, data: bytes | str, mode: int = 0o644) -> None:
     if isinstance(data, str):
         data = data.encode("utf-8")
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    make_dirs(directory)
+    # mkstemp opens with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600: a planted name is never opened.
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:
         os.fchmod(fd, mode)
@@ -38,6 +50,30 @@ def atomic_write(path: str, data: bytes | str, mode: int = 0o644) -> None:
             pass
         raise
     fsync_dir(directory)
+
+
+def make_dirs(path: str, mode: int | None = None) -> None:
+    """Create ``path`` and its missing parents with an explicit mode, whatever the umask; existing ones are kept.
+
+    Without ``mode`` a new directory is 0700, or 0750 below a directory that lets its group read and closes
+    others out (a state directory made 0750 on purpose): its certificate directories follow it.
+    """
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if parent != path:
+        make_dirs(parent, mode)
+    if mode is None:
+        parent_mode = os.stat(parent).st_mode
+        group_read = parent_mode & stat.S_IRGRP and not parent_mode & stat.S_IRWXO
+        mode = GROUP_READ_DIR_MODE if group_read else PRIVATE_DIR_MODE
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+        return
+    os.chmod(path, mode, follow_symlinks=False)
 
 
 def fsync_dir(path: str) -> None:
@@ -57,7 +93,7 @@ def directory_lock(path: str, create: bool = False) -> Iterator[None]:
     the file itself would be lost with the old inode; the directory stays put.
     """
     if create:
-        os.makedirs(path, exist_ok=True)
+        make_dirs(path)
     fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -75,9 +111,10 @@ def atomic_write_json(path: str, document, mode: int = 0o644) -> None:
 
 
 def read_json(path: str):
-    """Load a JSON file, or return None when it does not exist."""
+    """Load a JSON file, or return None when it does not exist; a symlink is not followed (OSError ELOOP)."""
     try:
-        with open(path, "rb") as handle:
-            return json.load(handle)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
+    with os.fdopen(fd, "rb") as handle:
+        return json.load(handle)

@@ -15,13 +15,13 @@ hold only the certificate, the type and where it goes.
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CERT_NAME
 from ansible_collections.certfleet.acme.plugins.module_utils._aws.options import (
     CONNECTION_NAMES,
     connection_settings,
     names_of,
     partner_name,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import certificate_name_error
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import (
     AWS_OPTIONS,
     AWS_SECRET_OPTIONS,
@@ -53,7 +53,7 @@ def _entry_errors(entry: dict, known) -> list[str]:
         return "%s: field %r value %s %s" % (where, field, _shown(field, entry.get(field)), text)
 
     errors = []
-    if not isinstance(cert, str) or not CERT_NAME.match(cert):
+    if certificate_name_error(cert):
         errors.append(problem("cert", "must be a certificate name from letsencrypt_dns_certificates"))
     elif known is not None and cert not in known:
         errors.append(problem("cert", "is no certificate of letsencrypt_dns_certificates"))

@@ -1,15 +1,13 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The files a certificate deployment writes on a host, and how they are put back.
+"""The files a certificate deployment writes on a host: their paths, content, modes and owner.
 
 A web server's configuration names fixed paths:
 ``<dest>/<cert>/{privkey,cert,chain,fullchain}.pem`` for nginx, apache and
 plain files, one ``<dest>/<cert>.pem`` holding the key and the full chain for
-haproxy. This works out those files and their wanted content and modes,
-compares them with what is on disk, and keeps a copy of what was there in
-memory so that a deploy the server rejects can be undone exactly (content,
-mode, owner, and files or directories that did not exist are removed again).
-No key material is ever put into a message.
+haproxy. This works out those files and their wanted content and modes and
+compares them with what is on disk (reading, writing and putting back, without
+following links, is ``disk.py``). No key material is ever put into a message.
 """
 
 from __future__ import annotations
@@ -17,19 +15,18 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import stat
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import serialization, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import certificate_name_error
 from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.identity import Identity, pem_identity
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import SERVER_TYPES
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import split_pem_chain
 
 KINDS = ("privkey", "cert", "chain", "fullchain")
 BUNDLE = "bundle"
-DIRECTORY_MODE = 0o755
 
 
 #: (uid, gid) that leaves owner and group as they are.
@@ -53,6 +50,11 @@ class Material:
     def serial(self) -> str:
         return format_serial(x509.load_pem_x509_certificate(self.cert.encode("ascii")).serial_number)
 
+    @property
+    def identity(self) -> Identity:
+        """The leaf's serial and SHA-256 fingerprint, what the verify step compares with the served certificate."""
+        return pem_identity(self.cert)
+
 
 @dataclass
 class Target:
@@ -64,6 +66,8 @@ class Target:
     mode: int
     uid: int | None = None
     gid: int | None = None
+    #: The directory the deployment starts from (``dest``): no link is followed from here down.
+    root: str | None = None
 
     @property
     def secret(self) -> bool:
@@ -80,6 +84,7 @@ class Current:
     mode: int | None = None
     uid: int | None = None
     gid: int | None = None
+    root: str | None = None
 
 
 def _blocks(field_name: str, text: str | None) -> list[str]:
@@ -177,8 +182,9 @@ def resolve_owner(owner: str | None, group: str | None) -> tuple[int | None, int
 
 def check_cert_name(cert: str) -> None:
     """The certificate name becomes a file or directory name: one plain path component."""
-    if not cert or cert in (".", "..") or "/" in cert or "\0" in cert:
-        raise DeployError("cert value %r is not usable as a file name" % cert)
+    problem = certificate_name_error(cert)
+    if problem:
+        raise DeployError("cert value %r %s" % (cert, problem))
 
 
 def plan_targets(
@@ -199,7 +205,7 @@ def plan_targets(
     dest = os.path.normpath(dest)
     if deploy_type == "haproxy":
         bundle = (material.privkey + material.fullchain).encode("ascii")
-        return [Target(BUNDLE, os.path.join(dest, cert + ".pem"), bundle, key_mode, uid, gid)]
+        return [Target(BUNDLE, os.path.join(dest, cert + ".pem"), bundle, key_mode, uid, gid, dest)]
     texts = {
         "privkey": material.privkey,
         "cert": material.cert,
@@ -214,27 +220,10 @@ def plan_targets(
             key_mode if kind == "privkey" else mode,
             uid,
             gid,
+            dest,
         )
         for kind in KINDS
     ]
-
-
-def read_current(path: str) -> Current:
-    """The file at ``path`` as it is now; anything but a regular file (or nothing) is an error."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return Current(path, False)
-    except OSError as exc:
-        raise DeployError("cannot inspect %s: %s" % (path, exc.strerror)) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise DeployError("%s exists and is not a regular file (a link or a directory); not replacing it" % path)
-    try:
-        with open(path, "rb") as handle:
-            content = handle.read()
-    except OSError as exc:
-        raise DeployError("cannot read %s: %s" % (path, exc.strerror)) from None
-    return Current(path, True, content, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
 
 
 def differences(target: Target, current: Current) -> list[str]:
@@ -294,63 +283,3 @@ def _account_name(number: int | None, lookup: Callable[[int], tuple]) -> str:
         return lookup(number)[0]
     except KeyError:
         return str(number)
-
-
-def _missing_directories(path: str) -> list[str]:
-    """The directories above ``path`` that do not exist yet, outermost first."""
-    missing = []
-    directory = os.path.dirname(path)
-    while directory and not os.path.isdir(directory):
-        missing.append(directory)
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    return list(reversed(missing))
-
-
-class Backup:
-    """What was at every target before a deploy, kept in memory (never in a second key file on disk)."""
-
-    def __init__(self, currents: list[Current]):
-        self.currents = list(currents)
-        self.created_dirs: list[str] = []
-
-    def write(self, targets: list[Target]) -> None:
-        """Put ``targets`` in place, each atomically, creating missing directories (remembered for restore)."""
-        for target in targets:
-            for directory in _missing_directories(target.path):
-                try:
-                    os.mkdir(directory, DIRECTORY_MODE)
-                except FileExistsError:
-                    continue
-                except OSError as exc:
-                    raise DeployError("cannot create directory %s: %s" % (directory, exc.strerror)) from None
-                self.created_dirs.append(directory)
-            try:
-                atomic_write(target.path, target.content, target.mode)
-                if target.uid is not None or target.gid is not None:
-                    os.chown(
-                        target.path, -1 if target.uid is None else target.uid, -1 if target.gid is None else target.gid
-                    )
-            except OSError as exc:
-                raise DeployError("cannot write %s: %s" % (target.path, exc.strerror)) from None
-
-    def restore(self) -> list[str]:
-        """Put every file back as it was; returns the problems met (empty when all went back)."""
-        problems = []
-        for current in self.currents:
-            try:
-                if current.exists:
-                    atomic_write(current.path, current.content, current.mode)
-                    os.chown(current.path, current.uid, current.gid)
-                elif os.path.lexists(current.path):
-                    os.unlink(current.path)
-            except OSError as exc:
-                problems.append("cannot restore %s: %s" % (current.path, exc.strerror))
-        for directory in reversed(self.created_dirs):
-            try:
-                os.rmdir(directory)
-            except OSError:
-                continue  # not empty: something else lives there now; leave it
-        return problems

@@ -6,9 +6,10 @@ The order is what keeps a working server working: the new files are written
 atomically with the old ones kept in memory; the server's own configuration
 test runs before any reload, and when it fails the old files go back and
 nothing is reloaded, so the old certificate is served throughout. After a
-reload, a TLS handshake with SNI reads the served leaf: unless its serial is
-the new one, the old files go back, the server is reloaded again and the
-handshake must show the old serial. Commands run through ``/bin/sh -c`` (a
+reload, a TLS handshake with SNI reads the served leaf: unless it is the new
+certificate (the same SHA-256 of its DER; a serial can be shared, see
+``identity.py``), the old files go back, the server is reloaded again and the
+handshake must show the old certificate. Commands run through ``/bin/sh -c`` (a
 reload may need ``$(cat pidfile)``) with the module's ``run_command``
 (``_common/commands.py``): it stops reading once the shell has exited and the
 output went quiet, so a daemon that a reload starts cannot hold the module up,
@@ -22,20 +23,19 @@ import time
 from typing import Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.commands import RunCommand, run_bounded
-from ansible_collections.certfleet.acme.plugins.module_utils._common.serials import format_serial, same_serial
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.disk import Backup, read_current
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import (
     BUNDLE,
-    Backup,
     DeployError,
     describe,
     differences,
-    first_serial,
-    read_current,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import (
-    ServedCertError,
-    fetch_served_certificate,
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.identity import (
+    Identity,
+    pem_identity,
+    served_identity,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import ServedCertError
 
 TAIL_LINES = 20
 TAIL_CHARS = 2000
@@ -104,16 +104,11 @@ def explain(output: dict) -> str:
     return "%r %s%s" % (output["command"], status, ": %s" % detail if detail else "")
 
 
-def served_serial(host: str, port: int, sni: str | None, timeout: float) -> str:
-    """Serial (hex) of the leaf ``host:port`` serves for ``sni``; raises ServedCertError."""
-    return format_serial(fetch_served_certificate(host, port, sni, timeout).serial_number)
-
-
 class Deployment:
     """One certificate onto one server: plan, compare, then write, validate, reload, verify or roll back.
 
     ``runner`` runs the validate and reload commands (:func:`shell_runner` in
-    the module); ``fetch(host, port, sni, timeout)`` is :func:`served_serial`
+    the module); ``fetch(host, port, sni, timeout)`` is :func:`served_identity`
     unless a test gives another.
     """
 
@@ -122,7 +117,7 @@ class Deployment:
         cert: str,
         deploy_type: str,
         targets: list,
-        expected_serial: str,
+        expected: Identity,
         validate_command: str | None = None,
         reload_command: str | None = None,
         verify: dict | None = None,
@@ -131,13 +126,13 @@ class Deployment:
         command_timeout: float = 60,
         *,
         runner: Runner,
-        fetch=served_serial,
+        fetch=served_identity,
         sleep=time.sleep,
     ):
         self.cert = cert
         self.deploy_type = deploy_type
         self.targets = targets
-        self.expected_serial = expected_serial
+        self.expected = expected
         self.validate_command = validate_command
         self.reload_command = reload_command
         self.verify = verify
@@ -150,14 +145,18 @@ class Deployment:
         self.result = {
             "changed": False,
             "files": [],
-            "expected_serial": expected_serial,
+            "expected_serial": expected.serial,
+            "expected_fingerprint": expected.fingerprint,
             "previous_serial": None,
+            "previous_fingerprint": None,
             "served_serial": None,
+            "served_fingerprint": None,
             "rolled_back": False,
             "validate": None,
             "reload": None,
             "rollback_reload": None,
         }
+        self.previous: Identity | None = None
         self.warnings: list[str] = []
 
     # ---------------------------------------------------------------- helpers
@@ -168,25 +167,31 @@ class Deployment:
     def _what(self) -> str:
         return "certificate %r (%s)" % (self.cert, self.deploy_type)
 
-    def _served(self) -> tuple[str | None, str | None]:
-        """(serial, None) or (None, error) for one handshake with the verify endpoint."""
+    def _record(self, which: str, identity: Identity | None) -> None:
+        """``<which>_serial`` and ``<which>_fingerprint`` of the result."""
+        self.result["%s_serial" % which] = identity.serial if identity else None
+        self.result["%s_fingerprint" % which] = identity.fingerprint if identity else None
+
+    def _served(self) -> tuple[Identity | None, str | None]:
+        """(identity, None) or (None, error) for one handshake with the verify endpoint."""
         verify = self.verify
         try:
             return self.fetch(verify["host"], verify["port"], verify.get("sni"), verify["timeout"]), None
         except ServedCertError as exc:
             return None, str(exc)
 
-    def _wait_for(self, serial: str | None) -> tuple[str | None, str | None]:
-        """Handshake until ``serial`` is served, at most 1 + verify_retries times; the last (serial, error).
+    def _wait_for(self, wanted: Identity | None) -> tuple[Identity | None, str | None]:
+        """Handshake until ``wanted`` is served, at most 1 + verify_retries times; the last (identity, error).
 
-        ``serial`` None waits for any readable certificate.
+        ``wanted`` None waits for any readable certificate. The last one seen is the result's ``served_*``.
         """
         served, error = self._served()
         for _attempt in range(self.verify_retries):
-            if served is not None and (serial is None or same_serial(served, serial)):
+            if served is not None and (wanted is None or wanted.same(served)):
                 break
             self.sleep(self.verify_delay)
             served, error = self._served()
+        self._record("served", served)
         return served, error
 
     def _fail(self, msg: str) -> dict:
@@ -225,7 +230,7 @@ class Deployment:
         """[(target, current, changes)] for every target; raises DeployError before anything changed."""
         plan = []
         for target in self.targets:
-            current = read_current(target.path)
+            current = read_current(target.path, target.root)
             plan.append((target, current, differences(target, current)))
         return plan
 
@@ -246,7 +251,8 @@ class Deployment:
             for target, current, changes in plan
         ]
         previous = next((c for t, c, x in plan if t.kind in ("cert", BUNDLE)), None)
-        self.result["previous_serial"] = first_serial(previous.content) if previous else None
+        self.previous = pem_identity(previous.content) if previous else None
+        self._record("previous", self.previous)
         if diff:
             self.result["diff"] = self._diff(plan)
         if not any(changes for target, current, changes in plan):
@@ -263,9 +269,9 @@ class Deployment:
             self.result["msg"] = "files already in place"
             return self.result
         served, error = self._served()
-        self.result["served_serial"] = served
-        if same_serial(served, self.expected_serial):
-            self.result["msg"] = "files already in place and %s serves serial %s" % (self._where(), served)
+        self._record("served", served)
+        if self.expected.same(served):
+            self.result["msg"] = "files already in place and %s serves them (%s)" % (self._where(), served)
             return self.result
         if served is None:
             self.warnings.append(
@@ -276,27 +282,25 @@ class Deployment:
         # The files are right but the server still has the old ones loaded: it was never reloaded.
         self.result["changed"] = True
         if check_mode:
-            self.result["msg"] = "files already in place; would reload, %s serves serial %s" % (self._where(), served)
+            self.result["msg"] = "files already in place; would reload, %s serves %s" % (self._where(), served)
             return self.result
         failure = self._validate_and_reload()
         if failure:
             return self._fail(
-                "%s: files already in place but %s serves serial %s; %s"
-                % (self._what(), self._where(), served, failure)
+                "%s: files already in place but %s serves %s; %s" % (self._what(), self._where(), served, failure)
             )
-        served, error = self._wait_for(self.expected_serial)
-        self.result["served_serial"] = served
-        if served != self.expected_serial:
+        served, error = self._wait_for(self.expected)
+        if not self.expected.same(served):
             return self._fail(
-                "%s: files already in place and reloaded, but %s serves %s, not serial %s"
-                % (self._what(), self._where(), self._served_text(served, error), self.expected_serial)
+                "%s: files already in place and reloaded, but %s serves %s, not the new certificate (%s)"
+                % (self._what(), self._where(), self._served_text(served, error), self.expected)
             )
-        self.result["msg"] = "files already in place; reloaded, %s serves serial %s" % (self._where(), served)
+        self.result["msg"] = "files already in place; reloaded, %s serves them (%s)" % (self._where(), served)
         return self.result
 
     @staticmethod
-    def _served_text(served: str | None, error: str | None) -> str:
-        return "serial %s" % served if served else "nothing readable (%s)" % error
+    def _served_text(served: Identity | None, error: str | None) -> str:
+        return str(served) if served else "nothing readable (%s)" % error
 
     def _validate_and_reload(self) -> str | None:
         """Run the validate then the reload command; a message when one of them failed."""
@@ -327,16 +331,15 @@ class Deployment:
                 1 for entry in self.result["files"] if entry["changed"]
             )
             return self.result
-        served, error = self._wait_for(self.expected_serial)
-        self.result["served_serial"] = served
-        if same_serial(served, self.expected_serial):
-            self.result["msg"] = "deployed; %s serves serial %s" % (self._where(), served)
+        served, error = self._wait_for(self.expected)
+        if self.expected.same(served):
+            self.result["msg"] = "deployed; %s serves the new certificate (%s)" % (self._where(), served)
             return self.result
-        message = "%s: after the reload %s serves %s, not the new certificate's serial %s" % (
+        message = "%s: after the reload %s serves %s, not the new certificate (%s)" % (
             self._what(),
             self._where(),
             self._served_text(served, error),
-            self.expected_serial,
+            self.expected,
         )
         return self._roll_back(backup, message, reload_again=True)
 
@@ -357,22 +360,22 @@ class Deployment:
         elif not reload_again:
             parts.append("nothing was reloaded")
         if self.verify:
-            previous = self.result["previous_serial"]
+            previous = self.previous
             if reload_again:
                 served, error = self._wait_for(previous)
             else:
                 served, error = self._served()
-            self.result["served_serial"] = served
+                self._record("served", served)
             if previous is None:
                 parts.append(
                     "%s now serves %s (there was no previous certificate)"
                     % (self._where(), self._served_text(served, error))
                 )
-            elif same_serial(served, previous):
-                parts.append("%s serves the previous certificate, serial %s" % (self._where(), served))
+            elif previous.same(served):
+                parts.append("%s serves the previous certificate (%s)" % (self._where(), served))
             else:
                 parts.append(
-                    "%s serves %s, NOT the previous certificate's serial %s"
+                    "%s serves %s, NOT the previous certificate (%s)"
                     % (self._where(), self._served_text(served, error), previous)
                 )
         return self._fail("; ".join(parts))

@@ -62,7 +62,7 @@ def deployment(params: dict, runner: Runner) -> Deployment:
         params["cert"],
         params["type"],
         targets,
-        material.serial,
+        material.identity,
         validate_command=pick_command(params["validate_command"], default_validate),
         reload_command=pick_command(params["reload_command"], default_reload),
         verify=verify_settings(params, dns_names(load_certificate(material.cert))),

@@ -42,6 +42,7 @@ SERVER_OPTIONS = (
     "owner",
     "group",
     "mode",
+    "key_mode",
 )
 #: Options that belong to some AWS types only (options with defaults are not checked: they are always set).
 AWS_TYPE_OPTIONS = {

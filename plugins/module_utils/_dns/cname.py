@@ -8,6 +8,13 @@ domain). The CA follows the CNAME chain, so the value has to be written at
 its end, by the provider of that zone. All names are resolved before the
 first order is created, so a loop or a chain ending outside every configured
 zone is refused before anything changes.
+
+A CNAME target must lie below a configured zone. A target outside every
+zone is not followed further: whoever owns that name would decide where our
+value lands, and looking it up through a resolver that only knows the
+configured zones ends in a timeout, not an answer. A target that is a zone's
+apex is refused too: the TXT value would sit beside the zone's SPF and
+verification records, and the clean-up would work there.
 """
 
 from __future__ import annotations
@@ -40,10 +47,13 @@ def make_resolver(resolvers, timeout: float = 10.0):
     return resolver
 
 
-def cname_chain(name: str, resolver) -> list[str]:
-    """``name`` followed by every CNAME target in turn; the last entry holds the TXT record."""
+def cname_chain(name: str, resolver, zones=()) -> list[str]:
+    """``name`` followed by every CNAME target in turn; the last entry holds the TXT record.
+
+    With ``zones``, a target outside all of them ends the chain unresolved (see :func:`target_problem`).
+    """
     chain = [normalize(name)]
-    while True:
+    while len(chain) == 1 or not zones or longest_zone(chain[-1], zones) is not None:
         try:
             answer = resolver.resolve(chain[-1], dns.rdatatype.CNAME, raise_on_no_answer=False)
         except dns.resolver.NXDOMAIN:
@@ -58,6 +68,34 @@ def cname_chain(name: str, resolver) -> list[str]:
         chain.append(target)
         if len(chain) > MAX_HOPS + 1:
             raise DelegationError("CNAME chain longer than %d hops: %s" % (MAX_HOPS, " -> ".join(chain)))
+    return chain
+
+
+def target_problem(chain: list[str], zones) -> str | None:
+    """Why the TXT value of ``chain[0]`` cannot be written at the end of ``chain``, or None.
+
+    The end must lie in one of ``zones``; a CNAME target must lie below one, not at a zone's apex. Every
+    message names the challenge name, the chain and the configured zones.
+    """
+    if not zones:
+        return None
+    name, target = chain[0], chain[-1]
+    listed = ", ".join(sorted({normalize(zone) for zone in zones}))
+    zone = longest_zone(target, zones)
+    if len(chain) == 1:
+        return None if zone else "%s lies in no zone of the providers (%s)" % (name, listed)
+    path = " -> ".join(chain[1:])
+    if zone is None:
+        return (
+            "%s is delegated by CNAME to %s, which lies in no zone of the providers (%s): a CNAME target must lie "
+            "below a configured zone" % (name, path, listed)
+        )
+    if target == zone:
+        return (
+            "%s is delegated by CNAME to %s, the apex of the zone %s: a CNAME target must lie below a configured "
+            "zone, not at its apex" % (name, path, zone)
+        )
+    return None
 
 
 def delegation_problems(
@@ -80,7 +118,7 @@ def delegation_problems(
             resolver = make_resolver(resolvers)
 
             def resolve(name):
-                return cname_chain(name, resolver)
+                return cname_chain(name, resolver, zones)
 
         def attempt(name):
             try:
@@ -96,14 +134,9 @@ def delegation_problems(
     else:
         chains = {name: [name] for name in wanted}
     for name, chain in chains.items():
-        if zones and longest_zone(chain[-1], zones) is None:
-            if len(chain) > 1:
-                problems[name] = "%s is delegated by CNAME to %s, which lies in no zone of the providers" % (
-                    name,
-                    chain[-1],
-                )
-            else:
-                problems[name] = "%s lies in no zone of the providers" % name
+        problem = target_problem(chain, zones)
+        if problem:
+            problems[name] = problem
     targets = {name: chain[-1] for name, chain in chains.items() if name not in problems}
     return targets, [(cert, value, problems[name]) for name in sorted(problems) for cert, value in wanted[name]]
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import map_concurrently
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import longest_zone
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider, ProviderError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import (
     Router,
@@ -156,10 +157,16 @@ def clean_journal(
     notice; entries of a provider that is no longer configured are kept and
     reported as errors, since nothing here can remove them.
     """
-    Router(configs, skip)  # the provider entries are checked before anything is read or written
+    router = Router(configs, skip)  # the provider entries are checked before anything is read or written
     check_skip(configs, skip)
+    zones: dict[str, set] = {}
+    for zone, hosts in router.by_zone.items():
+        for config in hosts:
+            zones.setdefault(config["name"], set()).add(zone)
     try:
         entries = txt_journal.load(journal)
+        # Only entries this collection could have written are acted on; any other refuses the whole journal.
+        txt_journal.refuse_foreign_entries(journal, entries, zones, lambda name: longest_zone(name, router.by_zone))
     except txt_journal.JournalError as exc:
         raise RecordInputError(str(exc)) from None
     known = {config["name"] for config in configs}
@@ -227,8 +234,12 @@ def sync_groups(
     factory: Callable[[dict], DnsProvider] = build_provider,
     max_workers: int = 16,
     journal: str | None = None,
+    delegations: dict | None = None,
 ) -> SyncResult:
-    """:func:`sync_records` for records already routed: ``{(provider name, zone): {name: values}}``."""
+    """:func:`sync_records` for records already routed: ``{(provider name, zone): {name: values}}``.
+
+    ``delegations`` (``_acme-challenge`` name to CNAME target) is recorded in the journal with the targets.
+    """
     skipped = set(skip or ())
     # Build every provider that may be written to: a typo in any entry is
     # reported now, not after half of the records were published.
@@ -292,7 +303,7 @@ def sync_groups(
             (pname, zone, fqdn, values) for (pname, zone), recs in batches.items() for fqdn, values in recs.items()
         ]
         try:
-            txt_journal.record(journal, changes)
+            txt_journal.record(journal, changes, delegations)
         except txt_journal.JournalError as exc:
             raise RecordInputError("%s; nothing was published" % exc) from None
     failed: list[dict] = []

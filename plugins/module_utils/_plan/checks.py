@@ -8,6 +8,9 @@ certificate, the field and the value, not with a half-decided fleet.
 
 from __future__ import annotations
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import directory_url_error
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import certificate_name_error
+
 
 def expiry_input_problem(params: dict) -> str | None:
     """The first problem of the module's validated parameters, or None when they can be used."""
@@ -15,9 +18,16 @@ def expiry_input_problem(params: dict) -> str | None:
         return "renew_days must be 0 or more, not %r" % params["renew_days"]
     if params["request_timeout"] <= 0:
         return "request_timeout must be more than 0, not %r" % params["request_timeout"]
+    if params["acme_directory"]:
+        problem = directory_url_error(params["acme_directory"], params.get("acme_allow_plain_http", False))
+        if problem:
+            return problem
     seen = set()
     for item in params["certificates"]:
         name = item["name"]
+        problem = certificate_name_error(name)
+        if problem:
+            return "certificate %r: field 'name' value %r %s" % (name, name, problem)
         if name in seen:
             return "certificate %r: field 'name' value %r is used twice" % (name, name)
         seen.add(name)

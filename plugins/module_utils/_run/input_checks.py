@@ -10,21 +10,25 @@ used twice, names in no provider's zone), and reaches these through filters.
 
 from __future__ import annotations
 
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CERT_NAME, certificate_problems
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import certificate_problems
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import (
+    certificate_name_error,
     challenge_name,
     longest_zone,
     name_error,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.registry import entry_problems
 
 # The stage of a certificate refused by the input checks, in the report and the run's closing message.
 VALIDATION = "validation"
 
 
 def provider_errors(providers) -> list[str]:
-    """Problems with the provider list that would make routing impossible.
+    """Problems with the provider list: routing fields, unknown types and options, API URLs refused.
 
-    Secrets are never echoed: messages name the provider and the field only.
+    The type and option checks are the modules' own (``entry_problems``), so a
+    misspelt option is refused here, before any order, not by the first DNS
+    task. Secrets are never echoed: messages name the provider and the field only.
     """
     if not isinstance(providers, list):
         return ["letsencrypt_dns_providers must be a list, got %s" % type(providers).__name__]
@@ -45,6 +49,8 @@ def provider_errors(providers) -> list[str]:
             where = "provider %r" % name
         if not provider.get("type"):
             errors.append("%s: field 'type' is missing" % where)
+        else:
+            errors.extend("%s: field %r %s" % (where, field, reason) for field, reason in entry_problems(provider))
         zones = provider.get("zones")
         if not isinstance(zones, list) or not zones:
             errors.append("%s: field 'zones' must be a non-empty list, got %r" % (where, zones))
@@ -85,7 +91,7 @@ def input_problems(certificates, providers, default_key_type: str = "ec256", che
             continue
         cert = dict(cert, key_type=cert.get("key_type") or default_key_type)
         label = cert.get("name")
-        named = isinstance(label, str) and bool(CERT_NAME.match(label))
+        named = certificate_name_error(label) is None
         problems = certificate_problems(index, cert)
         if label in seen:
             problems.append("certificate %r: field 'name' value %r is used by two certificates" % (label, label))

@@ -19,8 +19,9 @@ take the names from here, so they cannot drift apart::
         <name>/fullchain.pem      leaf and intermediates
         <name>/cert.json          facts about the certificate, and the ARI renewal time
         <name>/order.json         the pending order a later run may resume
-        <name>/.staging/          a new file set being written
-        <name>/.commit/           a new file set being moved into place
+        <name>/.staging/          a new <name> directory being written
+        <name>/.commit/           a complete new <name> directory, about to be switched in
+        .<name>.old/              the previous <name> while the switch replaces it (``_state.commit``)
 
 Only the standard library: the lock and the filters import this without
 paying for cryptography.

@@ -27,6 +27,7 @@ import uuid
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import directory_lock, fsync_dir
 from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import lock_path
+from ansible_collections.certfleet.acme.plugins.module_utils._state.trust import check_state_dir, make_state_dir
 
 # A lock file without readable content is being written (it is filled right after O_EXCL created it) unless it
 # is older than this; then its writer died before writing, and it is stale.
@@ -43,10 +44,11 @@ class LockHeld(Exception):
 
 def _read(path: str) -> str | None:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
+    with os.fdopen(fd, encoding="utf-8") as handle:
+        return handle.read()
 
 
 def _proc_stat(pid: int) -> list[str] | None:
@@ -208,6 +210,7 @@ def acquire(
     check_mode: bool = False,
     timeout: float = 5.0,
     expire_after: int | None = None,
+    group_read: bool | None = None,
 ):
     """Take the lock for the run whose owner process is ``pid``.
 
@@ -218,15 +221,20 @@ def acquire(
     (seconds) lets a lock whose owner cannot be checked (another host, such as
     the container of an earlier AWX job) be taken over once it is that old;
     a live owner on this host is never overruled.
+
+    The state directory is checked first (``_state.trust``: raises
+    StateTrustError when another user could change it) and made 0700, or 0750
+    with ``group_read``, whatever the umask.
     """
     path = lock_path(state_dir)
     mine = owner(pid, run_id)
     warnings = []
     previous = None
     deadline = time.monotonic() + timeout
+    check_state_dir(state_dir)
     created_dir = not os.path.isdir(state_dir)
     if not check_mode:
-        os.makedirs(state_dir, exist_ok=True)
+        make_state_dir(state_dir, group_read)
     attempts = 0
     while True:
         attempts += 1
@@ -235,11 +243,11 @@ def acquire(
         text = _read(path)
         if text is None and not check_mode:
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             except FileExistsError:
                 continue  # another run created it just now: read what it wrote
             except FileNotFoundError:
-                os.makedirs(state_dir, exist_ok=True)  # the directory was removed by a run that released it
+                make_state_dir(state_dir, group_read)  # the directory was removed by a run that released it
                 continue
             content = dict(mine, created_dir=created_dir)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -28,7 +28,10 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.regi
     check_configs,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._run.credentials import credential_providers
-from ansible_collections.certfleet.acme.plugins.module_utils._run.input_checks import certificate_errors
+from ansible_collections.certfleet.acme.plugins.module_utils._run.input_checks import (
+    certificate_errors,
+    provider_errors,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 TYPES_DIR = ROOT / "extensions" / "awx" / "credential_types"
@@ -253,6 +256,10 @@ def test_rendered_values_are_what_the_role_expects(tmp_path):
     email = load(TYPES_DIR / "notify_email.yml")
     settings = render(email, sample_inputs(email, tmp_path, False))["letsencrypt_dns_notify_email"]
     assert settings["port"] == "25" and settings["to"] == "ops@example.com,dev@example.com"
+    # Unchecked boxes: STARTTLS, and no login in plain text.
+    assert (settings["starttls"], settings["ssl"], settings["allow_plain_text_login"]) == ("True", "False", "False")
+    everything = render(email, sample_inputs(email, tmp_path, True))["letsencrypt_dns_notify_email"]
+    assert (everything["starttls"], everything["ssl"]) == ("False", "True")
     webhook = load(TYPES_DIR / "notify_webhook.yml")
     settings = render(webhook, sample_inputs(webhook, tmp_path, False))["letsencrypt_dns_notify_webhook"]
     # An unchecked "do not verify" box leaves verification on.
@@ -268,3 +275,17 @@ def test_the_checks_catch_a_variable_the_role_does_not_know(tmp_path):
     rendered = render(rfc2136, sample_inputs(rfc2136, tmp_path, True))
     with pytest.raises(ValueError, match="keyname"):
         build_provider(provider_entries(rendered)[0])
+
+
+@pytest.mark.parametrize("name", ["dns_powerdns", "dns_cloudflare", "dns_rackspace", "dns_route53"])
+def test_a_plain_http_api_url_needs_the_box_checked(name, tmp_path):
+    credential_type = load(TYPES_DIR / (name + ".yml"))
+    inputs = sample_inputs(credential_type, tmp_path, True)
+    inputs = {
+        key: value.replace("https://", "http://") if isinstance(value, str) else value for key, value in inputs.items()
+    }
+    inputs["allow_plain_http"] = False
+    refused = provider_errors(provider_entries(render(credential_type, inputs)))
+    assert refused and all("plain http:// URL" in error for error in refused), refused
+    inputs["allow_plain_http"] = True
+    assert provider_errors(provider_entries(render(credential_type, inputs))) == []

@@ -24,6 +24,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info imp
     not_after,
     split_pem_chain,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import read_file_set
 from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import (
     CERT,
     CHAIN,
@@ -64,25 +65,28 @@ class CertificateFiles:
         )
 
 
-def _read_text(path: str) -> str:
-    with open(path, encoding="ascii") as handle:
-        return handle.read()
+def _read_texts(cert_name: str, directory: str) -> dict[str, str]:
+    """The four PEM files, all from one committed set (a renewal switching ``directory`` cannot mix two)."""
+    try:
+        raw = read_file_set(directory, list(PEM_FILES.values()))
+    except FileNotFoundError as exc:
+        missing = "such directory" if exc.filename in (None, directory) else os.path.basename(exc.filename)
+        raise DeployError("cert_dir %r has no %s (is %r issued yet?)" % (directory, missing, cert_name)) from None
+    except OSError as exc:
+        raise DeployError("cannot read %s: %s" % (os.path.join(directory, exc.filename or ""), exc.strerror)) from None
+    texts = {}
+    for filename, data in raw.items():
+        try:
+            texts[filename] = data.decode("ascii")
+        except UnicodeDecodeError:
+            # Never the exception text: it quotes the content.
+            raise DeployError("cannot read %s: not ASCII PEM text" % os.path.join(directory, filename)) from None
+    return texts
 
 
 def load_certificate_files(cert_name: str, directory: str) -> CertificateFiles:
     """Read and check the four PEM files: present, parseable, and the key belongs to the certificate."""
-    texts = {}
-    for filename in PEM_FILES.values():
-        path = os.path.join(directory, filename)
-        try:
-            texts[filename] = _read_text(path)
-        except FileNotFoundError:
-            raise DeployError("cert_dir %r has no %s (is %r issued yet?)" % (directory, filename, cert_name)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            # The exception text names the file, never its content.
-            raise DeployError(
-                "cannot read %s: %s" % (path, getattr(exc, "strerror", None) or type(exc).__name__)
-            ) from None
+    texts = _read_texts(cert_name, directory)
     leaf_blocks = split_pem_chain(texts[CERT])
     if not leaf_blocks:
         raise DeployError("%s holds no PEM certificate" % os.path.join(directory, CERT))

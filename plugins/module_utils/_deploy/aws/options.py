@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CERT_NAME
+from ansible_collections.certfleet.acme.plugins.module_utils._common.names import certificate_name_error
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.aws.names import DeployError, is_acm_arn
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.types import ALB_ROLES, AWS_TYPE_OPTIONS, AWS_TYPES
 
@@ -28,10 +28,9 @@ def check_options(params: dict) -> None:
     if kind not in AWS_TYPES:
         raise DeployError("type %r must be one of %s" % (kind, ", ".join(AWS_TYPES)))
     name = params.get("cert_name")
-    if not isinstance(name, str) or not CERT_NAME.match(name):
-        raise DeployError(
-            "cert_name %r must start with a letter or digit and contain only letters, digits, '.', '_' and '-'" % name
-        )
+    problem = certificate_name_error(name)
+    if problem:
+        raise DeployError("cert_name %r %s" % (name, problem))
     for option, types in AWS_TYPE_OPTIONS.items():
         if params.get(option) is not None and kind not in types:
             raise DeployError("%s is only used with type %s, not with type %s" % (option, " or ".join(types), kind))

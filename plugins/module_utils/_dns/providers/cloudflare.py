@@ -22,7 +22,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.http
     LookupOnce,
     ProviderHttpError,
     Refused,
-    check_url,
     provider_api,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.txt import join_strings, parse_strings
@@ -103,7 +102,9 @@ class CloudflareProvider(DnsProvider):
     TYPE = "cloudflare"
     SECRET_OPTIONS = ("api_token",)
     REQUIRED_OPTIONS = ("api_token",)
-    OPTIONAL_OPTIONS = ("api_url", "timeout")
+    OPTIONAL_OPTIONS = ("timeout",)
+    PUBLIC_OPTIONS = ("timeout",)
+    URL_OPTIONS = ("api_url",)
     CONCURRENCY = 4
 
     def configure(self, config: dict) -> None:
@@ -113,7 +114,7 @@ class CloudflareProvider(DnsProvider):
         if any(not ("!" <= char <= "~") for char in token):
             raise self.config_error("api_token", "must be one word of printable ASCII characters")
         self._headers = {"Authorization": "Bearer %s" % token}
-        self.api_url: str = check_url(self, "api_url", self.option_str(config, "api_url", DEFAULT_API_URL))
+        self.api_url: str = self.url_option(config, "api_url", DEFAULT_API_URL)
         self.timeout = self.option_number(config, "timeout", 30, 1, 600)
         self.api = provider_api(self, self.timeout, _error_text)
         self.throttle = Throttle(REQUESTS_PER_SECOND)

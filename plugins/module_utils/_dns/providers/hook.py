@@ -89,6 +89,8 @@ class HookProvider(DnsProvider):
     SECRET_OPTIONS = ("environment",)
     REQUIRED_OPTIONS = ("hook",)
     OPTIONAL_OPTIONS = ("chain", "environment", "timeout")
+    # The program is named in every message about it; secrets go in environment, which is masked whole.
+    PUBLIC_OPTIONS = ("hook", "chain", "timeout")
     # Hooks are written for dehydrated, which runs them one at a time; many
     # read, change and write a zone or a record set and would race each other.
     CONCURRENCY = 1

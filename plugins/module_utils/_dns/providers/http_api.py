@@ -4,15 +4,13 @@
 
 The client in ``_common/http.py`` knows HTTP; this knows providers: its
 errors become :class:`ProviderError` (secrets scrubbed, the record named),
-URL options are checked the same way, and a zone's id is looked up once per
-run however many threads ask for it.
+and a zone's id is looked up once per run however many threads ask for it.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Callable
-from urllib.parse import urlsplit
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.http import (
     HttpError,
@@ -47,18 +45,6 @@ def provider_api(provider: DnsProvider, timeout: float, error_text, **options) -
         convert=lambda exc: provider_error(provider, exc),
         **options,
     )
-
-
-def check_url(provider: DnsProvider, field: str, value: str | None) -> str | None:
-    """An http(s) URL option without credentials in it, without a trailing slash; None stays None."""
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise provider.config_error(field, "must be an http(s) URL", value)
-    if parts.username or parts.password:
-        raise provider.config_error(field, "must not contain credentials")
-    return value.rstrip("/")
 
 
 class Refused(Exception):

@@ -31,6 +31,7 @@ class ManualProvider(DnsProvider):
 
     TYPE = "manual"
     OPTIONAL_OPTIONS = ("path",)
+    PUBLIC_OPTIONS = ("path",)
     CONCURRENCY = 1
     CAN_READ = False
 

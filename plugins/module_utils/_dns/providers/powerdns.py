@@ -51,8 +51,9 @@ DEFAULT_TIMEOUT = 30
 # it again is safe even when the first one did land.
 RETRY_STATUS = (429, 500, 502, 503, 504)
 ATTEMPTS = 3
-#: PowerDNS has no CA-bundle option: requests' variable gives the CA, validate_certs: false skips the check.
-TLS_OPTION = REQUESTS_CA_BUNDLE_OPTION + ", or skip the check with validate_certs: false"
+#: PowerDNS has no CA-bundle option: requests' variable gives the CA. Turning the check off is never advised:
+#: the API key goes with every request.
+TLS_OPTION = REQUESTS_CA_BUNDLE_OPTION
 MAX_DETAIL = 300
 
 _SERVER_ID = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -182,20 +183,14 @@ class PowerDnsProvider(DnsProvider):
     SECRET_OPTIONS = ("api_key",)
     REQUIRED_OPTIONS = ("api_url", "api_key")
     OPTIONAL_OPTIONS = ("server_id", "timeout", "validate_certs")
+    PUBLIC_OPTIONS = OPTIONAL_OPTIONS
+    URL_OPTIONS = ("api_url",)
     # One PowerDNS, often on a small database (SQLite serializes writes).
     CONCURRENCY = 4
 
     def configure(self, config: dict) -> None:
-        api_url = self.option_str(config, "api_url")
+        api_url = self.url_option(config, "api_url")
         parts = urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.config_error(
-                "api_url",
-                "must be the http:// or https:// URL of the PowerDNS webserver, such as http://192.0.2.53:8081",
-                api_url,
-            )
-        if parts.username or parts.password:
-            raise self.config_error("api_url", "must not hold credentials (the key goes in api_key)")
         if parts.query or parts.fragment:
             raise self.config_error("api_url", "must not have a query or fragment", api_url)
         path = parts.path.rstrip("/")
@@ -261,7 +256,7 @@ class PowerDnsProvider(DnsProvider):
             if hint:
                 message = self.scrub("%s: %s" % (what, hint))
             elif exc.tls:
-                message = "%s: TLS with %s failed: %s (validate_certs: false skips the check)" % (
+                message = "%s: TLS with %s failed: %s" % (
                     what,
                     self.api_url,
                     exc.cause,

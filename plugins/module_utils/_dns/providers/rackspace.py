@@ -28,7 +28,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.http
     LookupOnce,
     ProviderHttpError,
     Refused,
-    check_url,
     provider_api,
 )
 
@@ -92,7 +91,10 @@ class RackspaceProvider(DnsProvider):
     TYPE = "rackspace"
     SECRET_OPTIONS = ("api_key",)
     REQUIRED_OPTIONS = ("username", "api_key")
-    OPTIONAL_OPTIONS = ("identity_url", "region", "dns_url", "timeout", "job_timeout")
+    OPTIONAL_OPTIONS = ("region", "timeout", "job_timeout")
+    # The user name is an account name (shown in the Rackspace console), no secret; the API key is.
+    PUBLIC_OPTIONS = ("username", "region", "timeout", "job_timeout")
+    URL_OPTIONS = ("identity_url", "dns_url")
     # Writes are jobs that run for seconds; a few at a time keeps within the account's rate limits.
     CONCURRENCY = 4
 
@@ -105,14 +107,14 @@ class RackspaceProvider(DnsProvider):
             raise self.config_error("type", MISSING_REQUESTS, self.TYPE)
         self.username: str = self.option_str(config, "username")
         self._api_key: str = self.option_str(config, "api_key")
-        identity_url = check_url(self, "identity_url", self.option_str(config, "identity_url", DEFAULT_IDENTITY_URL))
+        identity_url = self.url_option(config, "identity_url", DEFAULT_IDENTITY_URL)
         # The rax_* modules take the Identity base (".../v2.0/"); accept it too.
         if identity_url.endswith("/v2.0"):
             identity_url += "/tokens"
         self.identity_url: str = identity_url
         region = self.option_str(config, "region")
         self.region: str | None = region.upper() if region else None
-        self.dns_url: str | None = check_url(self, "dns_url", self.option_str(config, "dns_url"))
+        self.dns_url: str | None = self.url_option(config, "dns_url")
         self.timeout = self.option_number(config, "timeout", 30, 1, 600)
         self.job_timeout = self.option_number(config, "job_timeout", 120, 1, 3600)
         self.api = provider_api(self, self.timeout, _error_text, limit_statuses=(413,))

@@ -20,7 +20,8 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base
     DnsProvider,
     ProviderConfigError,
     check_zones,
-    secret_strings,
+    did_you_mean,
+    entry_secrets,
 )
 
 if TYPE_CHECKING:  # never run; names every provider module so that Ansible packs them all into the module
@@ -77,20 +78,6 @@ class ProviderTypes(dict):
 
 PROVIDER_TYPES: ProviderTypes = ProviderTypes()
 
-# Option names that look like secrets, used when an entry's type is unknown
-# (it will be rejected, but its secrets must still be masked in that error).
-_SECRET_HINTS = (
-    "secret",
-    "password",
-    "passwd",
-    "token",
-    "api_key",
-    "apikey",
-    "access_key",
-    "private_key",
-    "environment",
-)
-
 
 class RoutingError(ValueError):
     """A record name lies in no configured zone."""
@@ -128,14 +115,35 @@ def check_configs(configs: list) -> None:
         if name in seen:
             raise ProviderConfigError(name, "name", "is used by more than one provider entry", name)
         seen.add(name)
-        ptype = config.get("type")
-        if ptype is None:
-            raise ProviderConfigError(name, "type", "is required (one of: %s)" % ", ".join(sorted(PROVIDER_TYPES)))
-        if ptype not in PROVIDER_TYPES:
-            raise ProviderConfigError(
-                name, "type", "is not a known provider type (known: %s)" % ", ".join(sorted(PROVIDER_TYPES)), ptype
-            )
+        for field, reason in entry_problems(config):
+            raise ProviderConfigError(name, field, reason)
         check_zones(name, config.get("zones"))
+
+
+def type_problem(kind: Any) -> str | None:
+    """Why ``kind`` is no provider type, naming the known ones (and the closest), or None."""
+    known = ", ".join(sorted(PROVIDER_TYPES))
+    if kind is None or kind == "":
+        return "is required (one of: %s)" % known
+    if not isinstance(kind, str) or kind not in PROVIDER_TYPES:
+        return "value %r is not a known provider type%s (known: %s)" % (
+            kind,
+            did_you_mean(str(kind), sorted(PROVIDER_TYPES)),
+            known,
+        )
+    return None
+
+
+def entry_problems(config: dict) -> list[tuple[str, str]]:
+    """``(field, reason)`` for an unknown type, each option the type does not know, each API URL it may not use.
+
+    The one check of the option names, used by the modules and the role's input check alike; no reason quotes an
+    option's value (the type is no secret).
+    """
+    problem = type_problem(config.get("type"))
+    if problem:
+        return [("type", problem)]
+    return PROVIDER_TYPES[config["type"]].option_problems(config)
 
 
 def build_provider(config: dict, run_command: RunCommand | None = None) -> DnsProvider:
@@ -183,33 +191,21 @@ def route(name: str, configs: list, skip=()) -> list[tuple[dict, str]]:
 
 
 def secret_values(configs: list) -> set[str]:
-    """Every secret string in the entries, for ``module.no_log_values``.
+    """Every string of the entries that is not under a public option, for ``module.no_log_values``.
 
     Tolerates malformed entries: masking must happen before validation, so
-    that validation errors cannot show a secret either.
+    that validation errors cannot show a secret either. An unknown option or
+    type is masked whole: only what a known type declares public is shown.
     """
-    secrets: set[str] = set()
     if isinstance(configs, dict):
         configs = [configs]
     if not isinstance(configs, (list, tuple)):
-        return secrets
+        return set()
+    secrets: set[str] = set()
     for config in configs:
-        if not isinstance(config, dict):
-            continue
-        cls = PROVIDER_TYPES.get(config.get("type")) if isinstance(config.get("type"), str) else None
-        if cls is not None:
-            keys = list(cls.SECRET_OPTIONS)
-        else:
-            keys = [
-                key for key in config if isinstance(key, str) and any(hint in key.lower() for hint in _SECRET_HINTS)
-            ]
-        for key in keys:
-            for value in secret_strings(config.get(key)):
-                secrets.add(value)
-                # Also mask the secret as it appears once whitespace inside it is dropped.
-                compact = "".join(value.split())
-                if compact and compact != value:
-                    secrets.add(compact)
+        if isinstance(config, dict):
+            kind = config.get("type")
+            secrets.update(entry_secrets(config, PROVIDER_TYPES.get(kind) if isinstance(kind, str) else None))
     return secrets
 
 

@@ -47,6 +47,8 @@ class Rfc2136Provider(DnsProvider):
     SECRET_OPTIONS = ("key_secret",)
     REQUIRED_OPTIONS = ("server",)
     OPTIONAL_OPTIONS = ("port", "key_name", "key_secret", "key_algorithm", "timeout")
+    # The TSIG key's name and algorithm are no secret: the server shows them in its logs and zone config.
+    PUBLIC_OPTIONS = ("server", "port", "key_name", "key_algorithm", "timeout")
     LIBRARY = "dnspython"
 
     @classmethod

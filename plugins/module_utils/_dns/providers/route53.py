@@ -43,7 +43,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.boto i
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._common.names import normalize, owner_name_error
 from ansible_collections.certfleet.acme.plugins.module_utils._common.retry import Throttle, poll_until
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.base import DnsProvider, url_problem
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.providers.route53_changes import (
     add_change,
     remove_change,
@@ -88,6 +88,13 @@ class Route53Provider(DnsProvider):
         "wait_insync",
         "wait_timeout",
     )
+    # The access key id is secret too (SECRET_OPTIONS); aws_config may name a proxy with its password.
+    PUBLIC_OPTIONS = (
+        names_of("profile")
+        + names_of("region")
+        + ("aws_ca_bundle", "validate_certs", "hosted_zone_id", "private_zone", "wait_insync", "wait_timeout")
+    )
+    URL_OPTIONS = names_of("endpoint_url")
     # The throttle allows five requests per second anyway; more threads only wait.
     CONCURRENCY = 5
 
@@ -124,8 +131,9 @@ class Route53Provider(DnsProvider):
             )
         self.region = texts.get("region", "us-east-1")
         self.endpoint_url = texts.get("endpoint_url")
-        if self.endpoint_url and not re.match(r"^https?://[^/\s]+", self.endpoint_url):
-            raise self.config_error(names["endpoint_url"], "must be an http:// or https:// URL", self.endpoint_url)
+        problem = url_problem(self.endpoint_url, self.allow_plain_http) if self.endpoint_url else None
+        if problem:
+            raise self.config_error(names["endpoint_url"], problem, self.endpoint_url)
         if "aws_ca_bundle" in settings:
             self.option_str(config, "aws_ca_bundle")
         if "validate_certs" in settings:

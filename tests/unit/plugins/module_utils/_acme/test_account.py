@@ -70,3 +70,77 @@ def test_non_p256_key_is_refused(tmp_path):
     (tmp_path / ".acme" / "account.key").write_bytes(pem)
     with pytest.raises(AccountError, match="P-256"):
         load_account_key(str(tmp_path))
+
+
+def _directory():
+    from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import messages
+
+    return messages.Directory.from_json(
+        {"newAccount": "https://ca/acct", "newNonce": "https://ca/nonce", "newOrder": "https://ca/order"}
+    )
+
+
+def test_an_unreachable_ca_leaves_no_account_key(tmp_path, monkeypatch):
+    """The directory request fails: nothing was registered, so no key and no .acme directory is left."""
+
+    def unreachable(settings):
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(acme_account, "fetch_directory", unreachable)
+    with pytest.raises(ConnectionError):
+        open_session(settings(tmp_path, terms=True))
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_new_key_is_on_disk_before_the_registration_is_sent(tmp_path, monkeypatch):
+    seen = {}
+
+    def register(settings_, directory, key):
+        seen["on_disk"] = load_account_key(str(tmp_path)).thumbprint() == key.thumbprint()
+        return "https://ca/acct/1"
+
+    monkeypatch.setattr(acme_account, "fetch_directory", lambda settings_: _directory())
+    monkeypatch.setattr(acme_account, "_register", register)
+    session = open_session(settings(tmp_path, terms=True))
+    assert seen == {"on_disk": True}
+    assert session.account_url == "https://ca/acct/1"
+    assert stat.S_IMODE(os.stat(tmp_path / ".acme" / "account.key").st_mode) == 0o600
+    assert cached_account_url(str(tmp_path), "https://127.0.0.1:1/dir") == "https://ca/acct/1"
+
+
+def test_a_registration_the_ca_refuses_removes_the_new_key(tmp_path, monkeypatch):
+    from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import messages
+
+    def refused(settings_, directory, key):
+        raise messages.Error(typ="urn:ietf:params:acme:error:malformed", detail="no")
+
+    monkeypatch.setattr(acme_account, "fetch_directory", lambda settings_: _directory())
+    monkeypatch.setattr(acme_account, "_register", refused)
+    with pytest.raises(messages.Error):
+        open_session(settings(tmp_path, terms=True))
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_network_failure_while_registering_keeps_the_new_key(tmp_path, monkeypatch):
+    """The CA may have created the account before the connection broke: its key must survive."""
+
+    def broken(settings_, directory, key):
+        raise ConnectionError("reset")
+
+    monkeypatch.setattr(acme_account, "fetch_directory", lambda settings_: _directory())
+    monkeypatch.setattr(acme_account, "_register", broken)
+    with pytest.raises(ConnectionError):
+        open_session(settings(tmp_path, terms=True))
+    assert load_account_key(str(tmp_path)) is not None
+
+
+def test_an_existing_key_is_kept_when_the_ca_is_unreachable(tmp_path, monkeypatch):
+    key = create_account_key(str(tmp_path))
+
+    def unreachable(settings_):
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(acme_account, "fetch_directory", unreachable)
+    with pytest.raises(ConnectionError):
+        open_session(settings(tmp_path, terms=True))
+    assert load_account_key(str(tmp_path)).thumbprint() == key.thumbprint()

@@ -5,19 +5,31 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import stat
 
 import pytest
 from certgen import make_cert
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme import cert_files as acme_cert_files
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.cert_files import (
     discard_staging,
     write_certificate_files,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import generate_private_key, private_key_pem
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import (
+    generate_private_key,
+    private_key_pem,
+    public_key_der,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write
-from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import finish_interrupted_commits
+from ansible_collections.certfleet.acme.plugins.module_utils._state import commit as commit_module
+from ansible_collections.certfleet.acme.plugins.module_utils._state.commit import (
+    finish_interrupted_commits,
+    read_file_set,
+    retired_dir,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import COMMIT_DIR, COMMIT_ORDER, STAGING_DIR
 
 # What a certificate directory holds after a commit, sorted.
@@ -58,11 +70,6 @@ def test_files_are_written_with_modes(tmp_path):
     assert open(paths["privkey"], "rb").read() == b"KEY2"
 
 
-def test_cert_pem_is_committed_last():
-    assert COMMIT_ORDER[-1] == "cert.pem"
-    assert COMMIT_ORDER[0] == "privkey.pem"
-
-
 def test_failure_while_staging_leaves_live_files_alone(tmp_path, monkeypatch):
     state_dir = str(tmp_path)
     write_certificate_files(state_dir, "www", b"OLDKEY", "OLDLEAF\n", [], {"v": 1})
@@ -81,44 +88,174 @@ def test_failure_while_staging_leaves_live_files_alone(tmp_path, monkeypatch):
     assert not os.path.exists(tmp_path / "www" / ".staging")
 
 
-def test_crash_between_renames_is_finished_by_the_next_run(tmp_path, monkeypatch):
-    """A commit killed half-way keeps the old leaf until the end, and the rest is moved into place later."""
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, not even the except clauses that catch Exception."""
+
+
+def pair(seed: str):
+    key = generate_private_key("ec256")
+    return private_key_pem(key), make_cert(["%s.test" % seed], key=key).decode(), [make_cert(["ca.test"]).decode()]
+
+
+def matching(directory) -> str:
+    """Which set ``directory`` holds ("old"/"new" from cert.json), after checking that every file belongs to it."""
+    files = read_file_set(str(directory), FILE_SET)
+    key = serialization.load_pem_private_key(files["privkey.pem"], password=None)
+    leaf = x509.load_pem_x509_certificate(files["cert.pem"])
+    assert public_key_der(key) == public_key_der(leaf.public_key()), "mismatched pair in %s" % directory
+    assert files["fullchain.pem"] == files["cert.pem"] + files["chain.pem"]
+    info = json.loads(files["cert.json"])
+    assert info["serial"] == leaf.serial_number
+    return info["set"]
+
+
+def write(state_dir, name, which, material):
+    key_pem, leaf, chain = material
+    serial = x509.load_pem_x509_certificate(leaf.encode()).serial_number
+    return write_certificate_files(state_dir, name, key_pem, leaf, chain, {"set": which, "serial": serial})
+
+
+# Each step of the switch a kill can stop at: after the commit point, after each rename, before the clean-up.
+KILL_POINTS = ["commit", "rename-1", "rename-2", "rmtree"]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_kill_at_each_step_of_the_switch_leaves_one_whole_set_and_is_finished_later(tmp_path, monkeypatch, point):
     state_dir = str(tmp_path)
-    write_certificate_files(state_dir, "www", b"OLDKEY", "OLDLEAF\n", [], {"v": 1})
-    real_replace = os.replace
-    live_cert = str(tmp_path / "www" / "cert.pem")
+    write(state_dir, "www", "old", pair("old"))
+    (tmp_path / "www" / "order.json").write_text('{"url": "kept"}')
+    real_rename, real_rmtree, real_fsync_dir = os.rename, shutil.rmtree, acme_cert_files.fsync_dir
+    renames = []
 
-    def crash_on_cert(src, dst):
-        if dst == live_cert:
-            raise KeyboardInterrupt("killed")
-        real_replace(src, dst)
+    def rename(src, dst):
+        renames.append(dst)
+        real_rename(src, dst)
+        if point == "rename-%d" % (len(renames) - 1):
+            raise Killed()
 
-    monkeypatch.setattr(acme_cert_files.os, "replace", crash_on_cert)
-    with pytest.raises(KeyboardInterrupt):
-        write_certificate_files(state_dir, "www", b"NEWKEY", "NEWLEAF\n", [], {"v": 2})
-    monkeypatch.setattr(acme_cert_files.os, "replace", real_replace)
-    assert open(tmp_path / "www" / "cert.pem").read() == "OLDLEAF\n"
-    assert open(tmp_path / "www" / "privkey.pem", "rb").read() == b"NEWKEY"
-    assert os.listdir(tmp_path / "www" / COMMIT_DIR) == ["cert.pem"]
+    def rmtree(path, *args, **kwargs):
+        if point == "rmtree" and path == retired_dir(state_dir, "www"):
+            raise Killed()
+        real_rmtree(path, *args, **kwargs)
+
+    def fsync_dir(path):
+        # The first call after the commit point, outside the clean-up of a failed staging.
+        if point == "commit" and path == str(tmp_path / "www"):
+            raise Killed()
+        real_fsync_dir(path)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    monkeypatch.setattr(acme_cert_files, "fsync_dir", fsync_dir)
+    with pytest.raises(Killed):
+        write(state_dir, "www", "new", pair("new"))
+    monkeypatch.undo()
+    # What a reader sees now: the whole old set, the whole new set, or (killed between the renames) no directory.
+    expected = {"commit": "old", "rename-1": None, "rename-2": "new", "rmtree": "new"}[point]
+    if expected is None:
+        assert not (tmp_path / "www").exists()
+    else:
+        assert matching(tmp_path / "www") == expected
 
     # What the next run does when it takes the lock: the complete new set, nothing left over.
     assert finish_interrupted_commits(state_dir) == ["www"]
-    assert open(tmp_path / "www" / "cert.pem").read() == "NEWLEAF\n"
-    assert open(tmp_path / "www" / "privkey.pem", "rb").read() == b"NEWKEY"
-    assert json.load(open(tmp_path / "www" / "cert.json")) == {"v": 2}
+    assert matching(tmp_path / "www") == "new"
     assert mode(tmp_path / "www" / "privkey.pem") == 0o600
-    assert sorted(os.listdir(tmp_path / "www")) == FILE_SET
+    assert sorted(os.listdir(tmp_path / "www")) == sorted(FILE_SET + ["order.json"])
+    assert (tmp_path / "www" / "order.json").read_text() == '{"url": "kept"}'
+    assert sorted(os.listdir(tmp_path)) == ["www"]
     assert finish_interrupted_commits(state_dir) == []
+
+
+def test_a_directory_that_is_a_mount_point_gets_its_files_moved_in_cert_pem_last(tmp_path, monkeypatch):
+    """rename(2) of a mount point fails with EBUSY: the entries are moved one by one instead, cert.pem last."""
+    state_dir = str(tmp_path)
+    write(state_dir, "www", "old", pair("old"))
+    (tmp_path / "www" / "order.json").write_text("{}")
+    real_rename, real_replace = os.rename, os.replace
+    moved = []
+
+    def rename(src, dst):
+        if src == str(tmp_path / "www"):
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), src)
+        real_rename(src, dst)
+
+    def replace(src, dst):
+        if COMMIT_DIR in src:
+            moved.append(os.path.basename(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "replace", replace)
+    write(state_dir, "www", "new", pair("new"))
+    monkeypatch.undo()
+    assert moved[0] == "order.json" and moved[-1] == "cert.pem"
+    assert matching(tmp_path / "www") == "new"
+    assert sorted(os.listdir(tmp_path / "www")) == sorted(FILE_SET + ["order.json"])
+    assert sorted(os.listdir(tmp_path)) == ["www"]
+
+
+def test_a_retired_set_without_a_commit_comes_back(tmp_path):
+    """Not a state a switch leaves, but the only copy of a set is never removed: it is put back."""
+    state_dir = str(tmp_path)
+    write(state_dir, "www", "old", pair("old"))
+    os.rename(tmp_path / "www", retired_dir(state_dir, "www"))
+    assert finish_interrupted_commits(state_dir) == ["www"]
+    assert matching(tmp_path / "www") == "old"
+    assert sorted(os.listdir(tmp_path)) == ["www"]
+
+
+def test_the_new_directory_keeps_the_mode_of_the_live_one(tmp_path):
+    state_dir = str(tmp_path)
+    write(state_dir, "www", "old", pair("old"))
+    os.chmod(tmp_path / "www", 0o750)
+    write(state_dir, "www", "new", pair("new"))
+    assert mode(tmp_path / "www") == 0o750
+    assert matching(tmp_path / "www") == "new"
+
+
+def test_a_reader_across_a_switch_gets_one_set(tmp_path, monkeypatch):
+    """The switch happens after the reader took the key: it still gets the certificate of that key."""
+    state_dir = str(tmp_path)
+    write(state_dir, "www", "old", pair("old"))
+    real_read_at = commit_module._read_at
+    new = pair("new")
+    switched = []
+
+    def read_then_switch(directory_fd, filename):
+        data = real_read_at(directory_fd, filename)
+        if not switched:
+            switched.append(filename)
+            monkeypatch.setattr(commit_module, "_read_at", real_read_at)
+            write(state_dir, "www", "new", new)
+        return data
+
+    monkeypatch.setattr(commit_module, "_read_at", read_then_switch)
+    files = read_file_set(str(tmp_path / "www"), FILE_SET)
+    assert switched
+    key = serialization.load_pem_private_key(files["privkey.pem"], password=None)
+    leaf = x509.load_pem_x509_certificate(files["cert.pem"])
+    assert public_key_der(key) == public_key_der(leaf.public_key())
+    assert json.loads(files["cert.json"])["set"] == "new"
+
+
+def test_a_missing_file_is_named(tmp_path):
+    state_dir = str(tmp_path)
+    write(state_dir, "www", "old", pair("old"))
+    os.unlink(tmp_path / "www" / "chain.pem")
+    with pytest.raises(FileNotFoundError, match="www/chain.pem"):
+        read_file_set(str(tmp_path / "www"), FILE_SET)
 
 
 def test_a_write_finishes_an_interrupted_commit_first(tmp_path):
     state_dir = str(tmp_path)
-    write_certificate_files(state_dir, "www", b"OLDKEY", "OLDLEAF\n", [], {"v": 1})
+    write(state_dir, "www", "old", pair("old"))
     commit = tmp_path / "www" / COMMIT_DIR
-    commit.mkdir()
-    (commit / "cert.pem").write_text("NEWLEAF\n")
+    shutil.copytree(tmp_path / "www", tmp_path / "next")
+    write(state_dir, "next", "new", pair("new"))
+    os.rename(tmp_path / "next", commit)
     discard_staging(state_dir, "www")
-    assert open(tmp_path / "www" / "cert.pem").read() == "NEWLEAF\n"
+    assert matching(tmp_path / "www") == "new"
     assert not commit.exists()
 
 
@@ -151,3 +288,4 @@ def test_no_space_while_staging_keeps_every_live_file(tmp_path, monkeypatch):
         write_certificate_files(state_dir, "www", b"NEWKEY", "NEWLEAF\n", ["CHAIN2\n"], {"v": 2})
     assert {name: (tmp_path / "www" / name).read_bytes() for name in COMMIT_ORDER} == before
     assert sorted(os.listdir(tmp_path / "www")) == sorted(COMMIT_ORDER)
+    assert sorted(os.listdir(tmp_path)) == ["www"]

@@ -143,7 +143,10 @@ def test_external_account_required_without_binding_fails_before_registering(tmp_
     with pytest.raises(AccountError, match="requires an External Account Binding") as caught:
         open_session(settings)
     assert "letsencrypt_dns_eab_kid" in str(caught.value)
+    # Nothing was registered, so no account key was kept.
+    assert acme_account.load_account_key(str(tmp_path)) is None
     # An account that already exists is used: the binding is for registering only.
+    acme_account.create_account_key(str(tmp_path))
     monkeypatch.setattr(acme_account, "_lookup", lambda settings, directory, key: "https://ca.test/acct/7")
     assert open_session(settings).account_url == "https://ca.test/acct/7"
 

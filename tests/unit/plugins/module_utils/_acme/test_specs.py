@@ -48,6 +48,13 @@ def test_valid_certificates_are_normalized():
         ),
         ([{"name": "../etc", "names": ["a.test"]}], "field 'name' value '../etc' must start with"),
         ([{"name": ".acme", "names": ["a.test"]}], "field 'name' value '.acme'"),
+        ([{"name": "www\n", "names": ["a.test"]}], "certificate 'www\\n': field 'name' value 'www\\n' must start with"),
+        ([{"name": "www", "names": ["192.0.2.1"]}], "field 'names' value '192.0.2.1' is an IP address"),
+        ([{"name": "www", "names": ["::1"]}], "field 'names' value '::1' is an IP address"),
+        (
+            [{"name": "www", "names": ["xn--zz.example.test"]}],
+            "field 'names' value 'xn--zz.example.test' has a label 'xn--zz' that is no valid IDNA",
+        ),
         (
             [{"name": "www", "names": ["a.test"]}, {"name": "www", "names": ["b.test"]}],
             "certificate 'www': field 'name' value 'www' is used by two certificates",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 import pytest
 from certgen import make_cert
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import generate_private_key, private_key_pem
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.disk import Backup, read_current
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import (
-    Backup,
     DeployError,
     describe,
     differences,
@@ -18,7 +19,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files impor
     parse_mode,
     pem_material,
     plan_targets,
-    read_current,
     resolve_owner,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.cert_info import load_certificate
@@ -220,3 +220,10 @@ def test_describe_never_shows_content(pems):
     assert "empty chain" in describe("chain", 0o644, None, None, b"")
     assert first_serial(pems["key"].encode()) is None
     assert first_serial(None) is None
+
+
+@pytest.mark.parametrize("cert", ["-x\n", "www\n", "../outside", "..", "a/b", ".hidden"])
+def test_the_certificate_name_is_checked_by_the_one_shared_rule(pems, cert):
+    material = pem_material(pems["key"], pems["cert"], pems["chain"], None)
+    with pytest.raises(DeployError, match=re.escape("cert value %r must start with a letter or digit" % cert)):
+        plan_targets(cert, "nginx", "/etc/nginx/tls", material, (0o644, 0o600))

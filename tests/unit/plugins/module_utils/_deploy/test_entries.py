@@ -92,6 +92,7 @@ def test_unknown_type_and_certificate():
     # Without the certificate list only the name's form is checked.
     assert deploy_entry_errors([{"cert": "api", "type": "aws_acm"}]) == []
     assert "field 'cert' value '../x' must be" in deploy_entry_errors([{"cert": "../x", "type": "aws_acm"}])[0]
+    assert "field 'cert' value '-x\\n' must be" in deploy_entry_errors([{"cert": "-x\n", "type": "aws_acm"}])[0]
 
 
 def test_options_of_the_other_kind_or_another_aws_type_are_refused():

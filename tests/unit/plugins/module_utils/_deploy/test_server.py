@@ -12,11 +12,8 @@ import pytest
 from certgen import make_cert
 
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.keys import generate_private_key, private_key_pem
-from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import (
-    first_serial,
-    pem_material,
-    plan_targets,
-)
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.files import pem_material, plan_targets
+from ansible_collections.certfleet.acme.plugins.module_utils._deploy.identity import Identity, pem_identity
 from ansible_collections.certfleet.acme.plugins.module_utils._deploy.server import (
     Deployment,
     default_commands,
@@ -29,9 +26,10 @@ from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert i
 VERIFY = {"host": "127.0.0.1", "port": 8443, "sni": "www.example.org", "timeout": 1}
 
 
-def material():
-    key = generate_private_key("ec256")
-    return pem_material(private_key_pem(key).decode(), make_cert(["www.example.org"], key=key).decode(), None, None)
+def material(key=None, serial=None):
+    key = key or generate_private_key("ec256")
+    pem = make_cert(["www.example.org"], key=key, serial=serial).decode()
+    return pem_material(private_key_pem(key).decode(), pem, None, None)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +43,7 @@ def new():
 
 
 class FakeServer:
-    """Loads the cert file on reload; serves what it loaded (or what ``serving`` forces)."""
+    """Loads the cert file on reload; serves what it loaded (or what ``serving`` forces), as an Identity."""
 
     def __init__(self, cert_path: str, loaded: str | None, fail: dict | None = None):
         self.cert_path = cert_path
@@ -61,7 +59,7 @@ class FakeServer:
         if command == "reload" and rc == 0:
             with open(self.cert_path, encoding="ascii") as handle:
                 pem = handle.read()
-            self.loaded = first_serial(pem.encode())
+            self.loaded = pem_identity(pem)
         return {"command": command, "rc": rc, "stdout": "", "stderr": "boom\n" if rc else ""}
 
     def fetch(self, host, port, sni, timeout):
@@ -84,7 +82,7 @@ def deployment(tmp_path, material_, server, **extra):
         "sleep": lambda seconds: None,
     }
     settings.update(extra)
-    return Deployment("www", "nginx", targets, material_.serial, **settings)
+    return Deployment("www", "nginx", targets, material_.identity, **settings)
 
 
 def install(tmp_path, material_):
@@ -168,7 +166,9 @@ def test_first_deploy(tmp_path, new):
     assert "failed" not in result, result
     assert result["changed"] and not result["rolled_back"]
     assert result["served_serial"] == result["expected_serial"] == new.serial
-    assert result["previous_serial"] is None
+    assert result["served_fingerprint"] == result["expected_fingerprint"] == new.identity.fingerprint
+    assert len(new.identity.fingerprint) == 64
+    assert result["previous_serial"] is None and result["previous_fingerprint"] is None
     assert server.commands == ["validate", "reload"]
     assert oct(os.stat(tmp_path / "tls" / "www" / "privkey.pem").st_mode & 0o777) == "0o600"
     no_key(result, new)
@@ -176,7 +176,7 @@ def test_first_deploy(tmp_path, new):
 
 def test_unchanged_runs_nothing(tmp_path, new):
     install(tmp_path, new)
-    server = FakeServer(cert_file(tmp_path), new.serial)
+    server = FakeServer(cert_file(tmp_path), new.identity)
     result = deployment(tmp_path, new, server).run()
     assert result["changed"] is False and server.commands == []
     assert result["validate"] is None and result["reload"] is None
@@ -185,7 +185,7 @@ def test_unchanged_runs_nothing(tmp_path, new):
 
 def test_unchanged_but_never_loaded_is_reloaded(tmp_path, old, new):
     install(tmp_path, new)
-    server = FakeServer(cert_file(tmp_path), old.serial)
+    server = FakeServer(cert_file(tmp_path), old.identity)
     checked = deployment(tmp_path, new, server).run(check_mode=True)
     assert checked["changed"] is True and server.commands == []
     result = deployment(tmp_path, new, server).run()
@@ -196,7 +196,7 @@ def test_unchanged_but_never_loaded_is_reloaded(tmp_path, old, new):
 
 def test_unchanged_and_endpoint_down_is_a_warning(tmp_path, new):
     install(tmp_path, new)
-    server = FakeServer(cert_file(tmp_path), new.serial)
+    server = FakeServer(cert_file(tmp_path), new.identity)
     server.serving = "down"
     run = deployment(tmp_path, new, server)
     result = run.run()
@@ -207,7 +207,7 @@ def test_unchanged_and_endpoint_down_is_a_warning(tmp_path, new):
 def test_check_mode_changes_nothing(tmp_path, old, new):
     install(tmp_path, old)
     before = snapshot(tmp_path)
-    server = FakeServer(cert_file(tmp_path), old.serial)
+    server = FakeServer(cert_file(tmp_path), old.identity)
     result = deployment(tmp_path, new, server).run(check_mode=True, diff=True)
     assert result["changed"] is True
     assert [entry["kind"] for entry in result["files"] if entry["changed"]] == ["privkey", "cert", "fullchain"]
@@ -221,7 +221,7 @@ def rolled_back(tmp_path, old, new, fail=None, serving=None) -> tuple[dict, Fake
     """Deploy ``new`` over ``old`` on a server that fails as told: it must fail, rolled back to the old files."""
     install(tmp_path, old)
     before = snapshot(tmp_path)
-    server = FakeServer(cert_file(tmp_path), old.serial, fail=fail or {})
+    server = FakeServer(cert_file(tmp_path), old.identity, fail=fail or {})
     if serving:
         server.serving = serving
     result = deployment(tmp_path, new, server).run()
@@ -236,7 +236,8 @@ def test_validate_failure_restores_and_does_not_reload(tmp_path, old, new):
     assert result["served_serial"] == old.serial
     assert "the configuration test 'validate' exited with code 1: boom" in result["msg"]
     assert "nothing was reloaded" in result["msg"]
-    assert "serves the previous certificate, serial %s" % old.serial in result["msg"]
+    assert "serves the previous certificate (%s)" % old.identity in result["msg"]
+    assert result["served_fingerprint"] == old.identity.fingerprint
     no_key(result, old, new)
 
 
@@ -247,19 +248,42 @@ def test_reload_failure_restores_and_reloads_again(tmp_path, old, new):
 
 
 def test_verify_mismatch_rolls_back(tmp_path, old, new):
-    result, server = rolled_back(tmp_path, old, new, serving="abc123")
+    stranger = Identity("AB" * 32, "ABC123")
+    result, server = rolled_back(tmp_path, old, new, serving=stranger)
     assert server.commands == ["validate", "reload", "reload"]
     assert server.handshakes == 8  # 1 + 3 retries for the new one, as many for the old one
     message = result["msg"]
     assert message.startswith("certificate 'www' (nginx): after the reload 127.0.0.1:8443 (SNI www.example.org)")
-    assert "serves serial abc123, not the new certificate's serial %s" % new.serial in message
-    assert "NOT the previous certificate's serial %s" % old.serial in message
+    assert (
+        "serves serial ABC123, SHA-256 ABABABABABABABAB, not the new certificate (serial %s, SHA-256 %s)"
+        % (new.serial, new.identity.fingerprint[:16])
+        in message
+    )
+    assert (
+        "NOT the previous certificate (serial %s, SHA-256 %s)" % (old.serial, old.identity.fingerprint[:16]) in message
+    )
+    assert (result["served_serial"], result["served_fingerprint"]) == ("ABC123", "AB" * 32)
+
+
+def test_same_serial_other_certificate_is_not_the_new_one(tmp_path):
+    """A serial can be shared: the served certificate counts only when its DER has the SHA-256 of the new one."""
+    key = generate_private_key("ec256")
+    old, new, impostor = (material(key, serial=4242) for _copy in range(3))
+    assert old.serial == new.serial == impostor.serial == "1092"
+    assert len({old.identity.fingerprint, new.identity.fingerprint, impostor.identity.fingerprint}) == 3
+    result, _server = rolled_back(tmp_path, old, new, serving=impostor.identity)
+    assert result["served_serial"] == result["expected_serial"] == "1092"
+    assert result["served_fingerprint"] == impostor.identity.fingerprint
+    assert result["expected_fingerprint"] == new.identity.fingerprint
+    assert result["previous_fingerprint"] == old.identity.fingerprint
+    assert "not the new certificate (serial 1092, SHA-256 %s)" % new.identity.fingerprint[:16] in result["msg"]
+    assert "serves serial 1092, SHA-256 %s" % impostor.identity.fingerprint[:16] in result["msg"]
 
 
 def test_verify_waits_for_the_server(tmp_path, old, new):
     install(tmp_path, old)
-    server = FakeServer(cert_file(tmp_path), old.serial)
-    answers = iter([old.serial, old.serial])
+    server = FakeServer(cert_file(tmp_path), old.identity)
+    answers = iter([old.identity, old.identity])
     real_fetch = server.fetch
 
     def slow(*args):

@@ -77,3 +77,16 @@ def test_the_aws_module_takes_the_connection_options_from_aws(monkeypatch):
     assert not set(module_options) & set(CONNECTION_OPTIONS), "documented in the fragment, not again in the module"
     aliases = {alias for option in spec.values() for alias in option.get("aliases", ())}
     assert set(types.AWS_OPTIONS) == (set(spec) | aliases) - {"type", "cert_name", "cert_dir"}
+
+
+def test_the_role_declares_every_deploy_option(monkeypatch):
+    """The role's entry check and its argument spec read the same vocabulary; cert_deploy takes every server option."""
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    declared = set(specs["argument_specs"]["variables"]["options"]["letsencrypt_dns_deploy"]["options"])
+    assert declared == {"cert", "type"} | set(types.SERVER_OPTIONS) | set(types.AWS_OPTIONS)
+    spec = module_arguments(monkeypatch, cert_deploy)["argument_spec"]
+    assert set(types.SERVER_OPTIONS) <= set(spec)
+    assert "key_mode" in types.SERVER_OPTIONS
+    task = (ROLE / "tasks" / "deploy.yml").read_text()
+    for option in types.SERVER_OPTIONS:
+        assert "item.%s " % option in task, "tasks/deploy.yml passes %s to cert_deploy" % option

@@ -151,6 +151,61 @@ def test_delegation_problems_lists_each_certificate_and_name_without_raising():
             "bad",
             "dangling.example.test",
             "_acme-challenge.dangling.example.test is delegated by CNAME to target.unmanaged.invalid, which lies in "
-            "no zone of the providers",
+            "no zone of the providers (example.test, validation.test): a CNAME target must lie below a configured "
+            "zone",
         )
+    ]
+
+
+def test_a_cname_to_a_zone_apex_is_refused_naming_name_target_and_zone():
+    resolver = FakeResolver({"_acme-challenge.apex.example.test": "validation.test"})
+    with pytest.raises(cd.DelegationError) as err:
+        plan([spec("apex", "apex.example.test")], resolver)
+    assert str(err.value) == (
+        "certificate 'apex': field 'names' value 'apex.example.test': _acme-challenge.apex.example.test is delegated "
+        "by CNAME to validation.test, the apex of the zone validation.test: a CNAME target must lie below a "
+        "configured zone, not at its apex"
+    )
+
+
+def test_a_challenge_zone_of_its_own_is_no_apex_problem():
+    """Delegating _acme-challenge.<name> as a zone of its own (no CNAME) is fine."""
+    zones = ["_acme-challenge.example.test"]
+    assert cd.plan_delegation([spec("z", "example.test")], zones=zones, follow_cnames=False) == {
+        "_acme-challenge.example.test": "_acme-challenge.example.test"
+    }
+
+
+def test_a_chain_that_leaves_the_zones_is_not_followed_further():
+    """The outside target is never looked up: that lookup would end in a resolver timeout, not an answer."""
+    table = {"_acme-challenge.out.example.test": "hop.elsewhere.invalid", "hop.elsewhere.invalid": "x.example.test"}
+    resolver = FakeResolver(table, failing={"hop.elsewhere.invalid"})
+    with pytest.raises(cd.DelegationError) as err:
+        cd.plan_delegation(
+            [spec("out", "out.example.test")], zones=ZONES, resolve=lambda n: cd.cname_chain(n, resolver, ZONES)
+        )
+    assert resolver.asked == ["_acme-challenge.out.example.test"]
+    assert (
+        "_acme-challenge.out.example.test is delegated by CNAME to hop.elsewhere.invalid, which lies in no zone of "
+        "the providers (example.test, validation.test): a CNAME target must lie below a configured zone"
+        in str(err.value)
+    )
+
+
+def test_the_default_resolution_stops_outside_the_zones(monkeypatch):
+    resolver = FakeResolver(
+        {"_acme-challenge.out.example.test": "hop.elsewhere.invalid"}, failing={"hop.elsewhere.invalid"}
+    )
+    monkeypatch.setattr(cd, "make_resolver", lambda resolvers: resolver)
+    targets, problems = cd.delegation_problems([spec("out", "out.example.test")], zones=ZONES)
+    assert targets == {} and "hop.elsewhere.invalid, which lies in no zone" in problems[0][2]
+    assert resolver.asked == ["_acme-challenge.out.example.test"]
+
+
+def test_without_zones_the_whole_chain_is_followed():
+    resolver = FakeResolver(CNAMES)
+    assert cd.cname_chain("_acme-challenge.chained.example.test", resolver) == [
+        "_acme-challenge.chained.example.test",
+        "hop.example2.test",
+        "chained.validation.test",
     ]

@@ -54,3 +54,20 @@ def test_secret_in_a_json_string_entry_is_masked_too(module_args, logged):
     module_args({"provider": json.dumps(entry()), "records": []})
     module = ProviderModule(argument_spec=SPEC)
     assert SECRET in module.no_log_values and SECRET not in "".join(logged)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        entry(key_secret=None, key_secert=SECRET),
+        {"name": "b9", "type": "bind9", "zones": ["example.com"], "tsig": SECRET},
+        {"name": "p", "type": "powerdns", "zones": ["example.com"], "api_url": "https://p", "apikey": SECRET},
+    ],
+)
+def test_a_secret_under_an_unknown_option_or_type_is_masked(module_args, logged, capsys, config):
+    module_args({"providers": [config], "records": "not-a-list-of-dicts", "_ansible_inject_invocation": True})
+    with pytest.raises(SystemExit):
+        ProviderModule(argument_spec=SPEC)
+    output = capsys.readouterr().out
+    assert SECRET not in output and SECRET not in "".join(logged)
+    assert '"failed": true' in output and "example.com" in output

@@ -1,6 +1,6 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sending the report's alerts to the loopback SMTP and webhook sinks of tests/fakes."""
+"""Sending the report's alerts to the loopback SMTP and webhook sinks of tests/fakes, and a real aiosmtpd server."""
 
 from __future__ import annotations
 
@@ -48,8 +48,10 @@ def closed_port() -> int:
 
 
 def email_settings(port, **extra):
+    """Plain SMTP (the sink has no STARTTLS) with the login allowed in clear; tests of the defaults override both."""
     settings = {"host": "127.0.0.1", "port": port, "from": "certfleet@example.test", "to": ["ops@example.test"]}
     settings.update(subject_prefix="[certfleet]", timeout=10, starttls=False, ssl=False, username=None, password=None)
+    settings.update(allow_plain_text_login=True)
     settings.update(extra)
     return settings
 
@@ -126,3 +128,98 @@ def test_smtp_sink_unstuffs_dots():
     [received] = sink.messages
     assert received.rcpt_to == ["b@x.test", "c@x.test"]
     assert received.data.endswith(b"\r\n\r\n.leading dot\r\n..two\r\n")
+
+
+# Security of the delivery: no redirect followed, no password in clear unless allowed by name, TLS verified.
+
+
+def test_webhook_redirect_is_a_failed_delivery_and_not_followed(report):
+    sink = load_fake("webhook_sink")
+    with sink.WebhookSink() as elsewhere, sink.WebhookSink() as hook:
+        hook.redirect = (302, elsewhere.url + "/st0len-path")
+        settings = {"url": hook.url + "/t0ken", "headers": {"Authorization": "Bearer s3cret"}, "timeout": 5}
+        outcome = rep.notify(report, None, settings)
+        hook.redirect = (307, "/relative/t0ken2")
+        relative = rep.notify(report, None, settings)
+    assert outcome["webhook"] == {
+        "sent": False,
+        "error": "POST to http://127.0.0.1:%d failed: HTTP 302 redirect to http://127.0.0.1:%d, not followed "
+        "(give the webhook's final URL)" % (hook.port, elsewhere.port),
+    }
+    assert "HTTP 307 redirect to http://127.0.0.1:%d," % hook.port in relative["webhook"]["error"]
+    assert elsewhere.requests == []
+    assert [request.method for request in hook.requests] == ["POST", "POST"]
+    for text in (outcome["webhook"]["error"], relative["webhook"]["error"]):
+        assert "t0ken" not in text and "s3cret" not in text and "st0len" not in text
+
+
+@pytest.mark.parametrize("status", [301, 303, 304, 308])
+def test_every_3xx_is_a_failure(report, status):
+    with load_fake("webhook_sink").WebhookSink(status=status) as sink:
+        outcome = rep.notify(report, None, {"url": sink.url, "headers": {}, "timeout": 5})
+    assert outcome["webhook"]["sent"] is False
+    assert outcome["webhook"]["error"].startswith("POST to http://127.0.0.1:%d failed: HTTP %d" % (sink.port, status))
+
+
+def test_starttls_is_the_default(report):
+    assert rep.wants_starttls({}) and rep.wants_starttls({"starttls": None, "ssl": False})
+    assert not rep.wants_starttls({"ssl": True}) and not rep.wants_starttls({"starttls": False})
+    assert rep.email_settings_error({"ssl": True, "starttls": True}).startswith("ssl and starttls exclude each other")
+    assert rep.email_settings_error({"ssl": False, "starttls": False}) is None
+
+
+def test_no_login_in_clear_without_the_option(report):
+    """starttls: false with a login is refused before any connection: the sink sees nothing."""
+    with load_fake("smtp_sink").SmtpSink(users={"certfleet": "pw"}) as sink:
+        settings = email_settings(sink.port, username="certfleet", password="pw", allow_plain_text_login=False)
+        outcome = rep.notify(report, settings, None)
+    assert outcome["email"]["sent"] is False
+    assert outcome["email"]["error"] == (
+        "SMTP 127.0.0.1:%d: starttls is false and ssl is false, so the login would send the password in plain "
+        "text; nothing was sent. Use starttls or ssl, or set allow_plain_text_login: true to log in without TLS"
+        % sink.port
+    )
+    assert sink.messages == []
+
+
+def default_settings(server, **extra) -> dict:
+    """What the module passes when the user sets only the server, the addresses and a login."""
+    settings = email_settings(server.port, username="certfleet", password="pw-123")
+    del settings["starttls"], settings["allow_plain_text_login"]
+    settings.update(extra)
+    return settings
+
+
+def test_a_server_without_starttls_gets_no_login_by_default(report):
+    with load_fake("aiosmtpd_server").AiosmtpdServer(users={"certfleet": "pw-123"}) as server:
+        outcome = rep.notify(report, default_settings(server), None)
+        allowed = rep.notify(report, default_settings(server, starttls=False, allow_plain_text_login=True), None)
+    assert outcome["email"]["sent"] is False
+    assert "the server does not offer STARTTLS; nothing was sent and no login was tried" in outcome["email"]["error"]
+    assert "pw-123" not in outcome["email"]["error"]
+    assert allowed == {"email": {"sent": True, "error": None}}
+    # Only the explicitly allowed delivery logged in, in clear.
+    assert [(command.tls, message.login) for command, message in zip(server.auth_commands, server.messages)] == [
+        (False, "certfleet")
+    ]
+    assert len(server.auth_commands) == 1
+
+
+def test_starttls_logs_in_over_tls_with_the_ca_bundle(report, tmp_path):
+    with load_fake("aiosmtpd_server").AiosmtpdServer(
+        users={"certfleet": "pw-123"}, starttls=True, tls_dir=tmp_path
+    ) as server:
+        untrusted = rep.notify(report, default_settings(server), None)
+        trusted = rep.notify(report, default_settings(server, ca_bundle=server.ca_bundle), None)
+    assert untrusted["email"]["sent"] is False
+    assert untrusted["email"]["error"].startswith(
+        "SMTP 127.0.0.1:%d: TLS verification of smtp://127.0.0.1:%d failed: certificate verify failed"
+        % (server.port, server.port)
+    )
+    assert untrusted["email"]["error"].endswith(
+        "give the CA certificate with ca_bundle of the e-mail settings (role: letsencrypt_dns_notify_email.ca_bundle)"
+    )
+    assert trusted == {"email": {"sent": True, "error": None}}
+    assert [command.tls for command in server.auth_commands] == [True]
+    [message] = server.messages
+    assert (message.login, message.tls) == ("certfleet", True)

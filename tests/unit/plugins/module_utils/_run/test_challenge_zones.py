@@ -47,9 +47,10 @@ def test_each_refused_certificate_names_every_name_it_cannot_serve():
             "name": "bad",
             "stage": "validation",
             "error": "certificate 'bad': field 'names' value 'lost.example.test': _acme-challenge.lost.example.test is "
-            "delegated by CNAME to lost.elsewhere.test, which lies in no zone of the providers; "
+            "delegated by CNAME to lost.elsewhere.test, which lies in no zone of the providers (example.test, "
+            "validation.test): a CNAME target must lie below a configured zone; "
             "certificate 'bad': field 'names' value 'Nowhere.test': _acme-challenge.nowhere.test lies in no zone of "
-            "the providers",
+            "the providers (example.test, validation.test)",
         },
         {
             "name": "flaky",

@@ -53,6 +53,32 @@ def test_duplicates_and_key_type():
     assert any("certificate 'a': field 'name' value 'a' is used by two certificates" in error for error in errors)
 
 
+def test_provider_errors_refuse_unknown_types_options_and_plain_http():
+    providers = [
+        {"name": "pdns", "type": "powerdns", "zones": ["example.test"], "api_url": "https://p", "apikey": "S3CRET"},
+        {"name": "bind", "type": "rfc2136", "zones": ["example.test"], "server": "s", "key_secert": "S3CRET"},
+        {"name": "b9", "type": "bind9", "zones": ["example.test"], "tsig": "S3CRET"},
+        {"name": "web", "type": "powerdns", "zones": ["example.test"], "api_url": "http://p", "api_key": "S3CRET"},
+        {"name": "cred", "type": "cloudflare", "zones": ["example.test"], "api_url": "https://u:S3CRET@c"},
+    ]
+    errors = input_checks.provider_errors(providers)
+    assert all("S3CRET" not in error for error in errors)
+    assert errors == [
+        "provider 'pdns': field 'apikey' is not an option of type 'powerdns', did you mean 'api_key'? (known: "
+        "allow_plain_http, api_key, api_url, name, server_id, timeout, type, validate_certs, zones)",
+        "provider 'bind': field 'key_secert' is not an option of type 'rfc2136', did you mean 'key_secret'? (known: "
+        "key_algorithm, key_name, key_secret, name, port, server, timeout, type, zones)",
+        "provider 'b9': field 'type' value 'bind9' is not a known provider type (known: cloudflare, hook, manual, "
+        "powerdns, rackspace, rfc2136, route53)",
+        "provider 'web': field 'api_url' is a plain http:// URL: the API key or token would travel in clear text; "
+        "use https://, or set allow_plain_http: true for a test server on a trusted network",
+        "provider 'cred': field 'api_url' must not hold credentials (user:password@); the secret goes in its own "
+        "option, which is masked",
+    ]
+    providers[3]["allow_plain_http"] = True
+    assert len(input_checks.provider_errors(providers)) == 4
+
+
 def test_provider_errors_never_echo_secrets():
     providers = [{"name": "bind", "type": "rfc2136", "zones": "example.test", "key_secret": "s3cret"}]
     errors = input_checks.certificate_errors([{"name": "x", "names": ["www.example.test"]}], providers)

@@ -262,3 +262,92 @@ def test_clean_up_refuses_a_damaged_journal_before_any_change(tmp_path):
     with pytest.raises(RecordInputError, match="not a list"):
         clean_journal(str(path), [memory("bind")])
     assert MemoryProvider.WRITES == []
+
+
+# ---------------------------------------------------------------- entries this collection never writes
+
+
+def forged(path, *entries) -> None:
+    """A journal written by someone else: the file is this user's, the entries are not the collection's."""
+    path.write_text(
+        json.dumps({"version": 1, "entries": [dict(entry, since="2026-01-01T00:00:00Z") for entry in entries]})
+    )
+    os.chmod(path, 0o600)
+
+
+SPF = {"provider": "bind", "zone": "example.com", "name": "example.com", "values": ["v=spf1 -all"]}
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        (SPF, "name 'example.com' is neither an _acme-challenge name nor a CNAME target"),
+        (
+            dict(SPF, name="_acme-challenge.example.com", zone="www.example.com"),
+            "does not lie below its zone 'www.example.com'",
+        ),
+        (dict(SPF, name="_acme-challenge.example.org", zone="example.org"), "zone 'example.org' is not a configured"),
+        (dict(SPF, name="x;rm -rf ~.example.com"), "has an invalid label"),
+        (dict(SPF, name="mail.example.com", **{"for": ["mail.example.com"]}), "nor a CNAME target recorded"),
+        (dict(SPF, name="_ACME-challenge.Example.com"), "not written as this collection writes it"),
+    ],
+    ids=["spf-at-apex", "zone-not-above-name", "unconfigured-zone", "crafted-name", "for-without-challenge", "case"],
+)
+def test_clean_up_refuses_an_entry_the_collection_never_writes(tmp_path, entry, why):
+    path = tmp_path / JOURNAL_FILE
+    good = {"provider": "bind", "zone": "example.com", "name": NAME, "values": ["v1"]}
+    forged(path, good, entry)
+    MemoryProvider.STORES["bind"] = {"example.com": {"v=spf1 -all"}, NAME: {"v1"}}
+    with pytest.raises(RecordInputError) as refused:
+        clean_journal(str(path), [memory("bind")])
+    message = str(refused.value)
+    assert "entry (provider 'bind', zone %r, name %r): " % (entry["zone"], entry["name"]) in message
+    assert why in message and "nothing in it is removed" in message
+    assert MemoryProvider.WRITES == []
+    assert MemoryProvider.STORES["bind"]["example.com"] == {"v=spf1 -all"}
+
+
+def test_a_name_routed_to_a_deeper_zone_is_refused(tmp_path):
+    path = tmp_path / JOURNAL_FILE
+    forged(
+        path, {"provider": "bind", "zone": "example.com", "name": "_acme-challenge.a.sub.example.com", "values": ["v"]}
+    )
+    with pytest.raises(RecordInputError, match="belongs to zone 'sub.example.com', not 'example.com'"):
+        clean_journal(str(path), [memory("bind", zones=("example.com", "sub.example.com"))])
+
+
+def test_a_recorded_cname_target_is_cleaned_up(tmp_path):
+    path = str(tmp_path / JOURNAL_FILE)
+    target = "www.acme.example.com"
+    configs = [memory("bind")]
+    sync_records([{"name": target, "values": ["v1"]}], configs, journal=path, delegations={NAME: target})
+    assert txt_journal.load(path)[0]["for"] == [NAME]
+    result = clean_journal(path, configs)
+    assert not result.errors and result.records[0]["removed"] == ["v1"]
+    assert not os.path.exists(path)
+
+
+def test_an_unrecorded_cname_target_is_refused(tmp_path):
+    path = str(tmp_path / JOURNAL_FILE)
+    sync_records([{"name": "www.acme.example.com", "values": ["v1"]}], [memory("bind")], journal=path)
+    with pytest.raises(RecordInputError, match="'www.acme.example.com' is neither an _acme-challenge name"):
+        clean_journal(path, [memory("bind")])
+
+
+def test_a_journal_writable_by_others_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / JOURNAL_FILE
+    forged(path, {"provider": "bind", "zone": "example.com", "name": NAME, "values": ["v1"]})
+    os.chmod(path, 0o666)
+    with pytest.raises(txt_journal.JournalError, match="%s is writable by its group and others" % path):
+        txt_journal.load(str(path))
+    with pytest.raises(txt_journal.JournalError, match="writable by its group and others"):
+        txt_journal.record(str(path), [("bind", "example.com", NAME, ["v2"])])
+
+
+def test_a_journal_that_is_a_symlink_is_refused(tmp_path):
+    real = tmp_path / "real.json"
+    forged(real, {"provider": "bind", "zone": "example.com", "name": NAME, "values": ["v1"]})
+    path = tmp_path / JOURNAL_FILE
+    path.symlink_to(real)
+    with pytest.raises(RecordInputError, match="is a symbolic link"):
+        clean_journal(str(path), [memory("bind")])

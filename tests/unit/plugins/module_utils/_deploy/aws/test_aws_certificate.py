@@ -31,6 +31,8 @@ def test_missing_or_mismatched_files_fail_clearly(tmp_path):
     (tmp_path / "www" / "chain.pem").unlink()
     with pytest.raises(DeployError, match="has no chain.pem"):
         load_certificate_files("www", directory)
+    with pytest.raises(DeployError, match="'%s' has no such directory" % (tmp_path / "none")):
+        load_certificate_files("none", str(tmp_path / "none"))
     other = write_files(tmp_path / "other", 2, key_type="ec384")
     (tmp_path / "www" / "chain.pem").write_text((tmp_path / "other" / "chain.pem").read_text())
     (tmp_path / "www" / "privkey.pem").write_text((tmp_path / "other" / "privkey.pem").read_text())

@@ -112,7 +112,13 @@ def test_options():
     assert "printable" in str(err.value) and "two words" not in str(err.value)
     with pytest.raises(ProviderConfigError, match="api_url"):
         build_provider(entry(api_url="api.cloudflare.com"))
-    provider = build_provider(entry(api_url="http://127.0.0.1:8080/client/v4/", timeout="5"))
+    with pytest.raises(ProviderConfigError, match="'api_url' is a plain http:// URL") as err:
+        build_provider(entry(api_url="http://127.0.0.1:8080/client/v4/"))
+    assert TOKEN not in str(err.value)
+    with pytest.raises(ProviderConfigError, match="must not hold credentials") as err:
+        build_provider(entry(api_url="https://cf:hunter2@api.cloudflare.com/client/v4"))
+    assert "hunter2" not in str(err.value)
+    provider = build_provider(entry(api_url="http://127.0.0.1:8080/client/v4/", timeout="5", allow_plain_http=True))
     assert provider.api_url == "http://127.0.0.1:8080/client/v4" and provider.timeout == 5
     assert build_provider(entry()).api_url == "https://api.cloudflare.com/client/v4"
     assert TOKEN in secret_values([entry()])

@@ -32,6 +32,7 @@ def config(**overrides) -> dict:
         "zones": ["example.com"],
         "api_url": "http://192.0.2.80:8081",
         "api_key": API_KEY,
+        "allow_plain_http": True,
     }
     entry.update(overrides)
     return entry
@@ -376,3 +377,25 @@ def test_credentials_in_the_url_are_refused_without_showing_them():
     with pytest.raises(ProviderConfigError) as err:
         build_provider(config(api_url="http://admin:hunter2@192.0.2.80:8081"))
     assert err.value.field == "api_url" and "hunter2" not in str(err.value)
+    assert "must not hold credentials" in str(err.value)
+
+
+def test_a_plain_http_url_needs_allow_plain_http():
+    entry = config()
+    del entry["allow_plain_http"]
+    with pytest.raises(ProviderConfigError) as err:
+        build_provider(entry)
+    assert err.value.field == "api_url" and "provider 'pdns'" in str(err.value)
+    assert "would travel in clear text" in str(err.value) and "allow_plain_http: true" in str(err.value)
+    assert API_KEY not in str(err.value)
+    assert build_provider(config(allow_plain_http="yes")).api_url == "http://192.0.2.80:8081"
+    assert build_provider(dict(entry, api_url="https://192.0.2.80:8443")).allow_plain_http is False
+
+
+def test_allow_plain_http_must_be_a_boolean():
+    with pytest.raises(ProviderConfigError, match="'allow_plain_http' must be a boolean"):
+        build_provider(config(allow_plain_http="sometimes"))
+
+
+def test_tls_failure_does_not_advise_turning_verification_off():
+    assert "validate_certs" not in powerdns.TLS_OPTION

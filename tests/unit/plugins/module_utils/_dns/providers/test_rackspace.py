@@ -127,8 +127,13 @@ def test_required_options_and_secret_hidden():
 def test_option_checks():
     with pytest.raises(ProviderConfigError, match="identity_url"):
         build_provider(entry(identity_url="ftp://identity.example"))
-    with pytest.raises(ProviderConfigError, match="must not contain credentials"):
+    with pytest.raises(ProviderConfigError, match="must not hold credentials") as err:
         build_provider(entry(dns_url="https://user:pw@dns.example/v1.0/1"))
+    assert "user:pw" not in str(err.value)
+    for field in ("identity_url", "dns_url"):
+        with pytest.raises(ProviderConfigError, match="'%s' is a plain http:// URL" % field):
+            build_provider(entry(**{field: "http://127.0.0.1:5000/v2.0/tokens"}))
+        assert build_provider(entry(allow_plain_http=True, **{field: "http://127.0.0.1:5000/v2.0/tokens"}))
     with pytest.raises(ProviderConfigError, match="job_timeout"):
         build_provider(entry(job_timeout=0))
     with pytest.raises(ProviderConfigError, match="not an option"):

@@ -132,10 +132,87 @@ def test_secret_values_collects_secret_options_only():
     assert secret_values(configs[0]) == {SECRET}
 
 
-def test_secret_values_tolerates_garbage_and_guesses_for_unknown_types():
+def test_secret_values_tolerates_garbage():
     configs = [None, "x", {"name": "cf", "type": "cloudflare", "api_token": "tok-123", "zones": ["a.com"]}, {}]
     assert secret_values(configs) == {"tok-123"}
     assert secret_values(None) == set()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        # Misspelt secret options of a known type: the option is unknown, so its value is masked.
+        {"name": "p", "type": "powerdns", "zones": ["a.com"], "api_url": "https://p", "apikey": "S3CRET-1"},
+        bind(key_secert="S3CRET-1"),
+        # An unknown type: only name, type and zones are shown, whatever the option is called.
+        {"name": "b", "type": "bind9", "zones": ["a.com"], "tsig": "S3CRET-1"},
+        {"name": "b", "type": 7, "zones": ["a.com"], "nested": {"deep": ["S3CRET-1"]}},
+        # A URL with credentials in it.
+        {"name": "p", "type": "powerdns", "zones": ["a.com"], "api_url": "https://u:S3CRET-1@p", "api_key": "k"},
+    ],
+)
+def test_every_string_outside_the_public_options_is_masked(config):
+    secrets = secret_values([config])
+    assert "S3CRET-1" in secrets or "https://u:S3CRET-1@p" in secrets
+    assert not secrets & {"a.com", "p", "b", "powerdns", "bind9", "rfc2136", "192.0.2.53"}
+
+
+def test_public_options_are_not_masked_and_hook_environment_is_masked_deep():
+    hook = {
+        "name": "h",
+        "type": "hook",
+        "zones": ["a.com"],
+        "hook": "/usr/local/bin/dns-hook",
+        "timeout": 30,
+        "environment": {"TOKEN": "T0KEN", "NESTED": ["L1ST"], "N": 42},
+    }
+    assert secret_values([hook]) == {"T0KEN", "L1ST", "42"}
+    pdns = {
+        "name": "p",
+        "type": "powerdns",
+        "zones": ["a.com"],
+        "api_url": "https://pdns.example",
+        "api_key": "K3Y",
+        "server_id": "localhost",
+        "timeout": 5,
+        "validate_certs": True,
+        "allow_plain_http": False,
+    }
+    assert secret_values([pdns]) == {"K3Y"}
+    assert secret_values([bind(key_name="acme-key", key_algorithm="hmac-sha512", key_secret=SECRET)]) == {SECRET}
+
+
+@pytest.mark.parametrize("kind", sorted(registry.PROVIDER_TYPES))
+def test_public_and_secret_options_are_options_of_the_type(kind):
+    cls = registry.PROVIDER_TYPES[kind]
+    known = set(cls.COMMON_OPTIONS) | set(cls.type_options())
+    assert set(cls.public_options()) <= known and set(cls.SECRET_OPTIONS) <= known
+    assert not set(cls.public_options()) & set(cls.SECRET_OPTIONS)
+    assert set(cls.URL_OPTIONS) <= set(cls.public_options())
+
+
+@pytest.mark.parametrize(
+    ("config", "field", "hint"),
+    [
+        (
+            {"name": "p", "type": "powerdns", "zones": ["a.com"], "api_url": "https://p", "apikey": "S3"},
+            "apikey",
+            "api_key",
+        ),
+        (bind(key_secert="S3"), "key_secert", "key_secret"),
+        ({"name": "b", "type": "bind9", "zones": ["a.com"], "tsig": "S3"}, "type", None),
+        ({"name": "c", "type": "clouflare", "zones": ["a.com"], "api_token": "S3"}, "type", "cloudflare"),
+    ],
+)
+def test_unknown_options_and_types_are_refused_with_a_suggestion(config, field, hint):
+    with pytest.raises(ProviderConfigError) as err:
+        build_provider(config)
+    assert err.value.field == field and repr(config["name"]) in str(err.value) and "S3" not in str(err.value)
+    if hint:
+        assert "did you mean %r?" % hint in str(err.value)
+    assert registry.entry_problems(config)[0][0] == field
+    with pytest.raises(ProviderConfigError):
+        registry.Router([config])
 
 
 def test_secret_values_also_masks_the_secret_without_whitespace():

@@ -499,6 +499,7 @@ def test_defaults_and_options():
         aws(
             region="eu-west-1",
             endpoint_url="http://127.0.0.1:5000",
+            allow_plain_http=True,
             private_zone="yes",
             wait_insync="false",
             wait_timeout="60",
@@ -508,6 +509,16 @@ def test_defaults_and_options():
     assert provider.private_zone is True and provider.wait_insync is False and provider.wait_timeout == 60
     chain = build_provider({"name": "aws", "type": "route53", "zones": ["example.com"], "aws_profile": "dns"})
     assert chain.profile == "dns" and chain.access_key_id is None
+
+
+@pytest.mark.parametrize("field", ["endpoint_url", "aws_endpoint_url"])
+def test_a_plain_http_endpoint_needs_allow_plain_http(field):
+    with pytest.raises(ProviderConfigError, match="'%s' is a plain http:// URL" % field) as err:
+        build_provider(aws(**{field: "http://127.0.0.1:5000"}))
+    assert SECRET_KEY not in str(err.value) and KEY_ID not in str(err.value)
+    with pytest.raises(ProviderConfigError, match="must not hold credentials") as err:
+        build_provider(aws(**{field: "https://me:hunter2@route53.example"}))
+    assert "hunter2" not in str(err.value)
 
 
 def test_amazon_aws_names_work_as_the_former_ones():
@@ -573,5 +584,5 @@ def test_throttle_is_shared_per_credentials_and_endpoint():
     one, two = build_provider(aws(name="one")), build_provider(aws(name="two"))
     assert one._throttle is two._throttle
     assert one._throttle.interval == pytest.approx(0.2)
-    other = build_provider(aws(name="three", endpoint_url="http://127.0.0.1:1"))
+    other = build_provider(aws(name="three", endpoint_url="http://127.0.0.1:1", allow_plain_http=True))
     assert other._throttle is not one._throttle

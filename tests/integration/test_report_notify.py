@@ -301,7 +301,7 @@ def test_an_unknown_directory_preset_is_refused(rig, tmp_path):
     assert failed["msg"] == (
         "The run stopped: "
         "letsencrypt_dns_acme_directory: letsencrypt-prod is neither a preset (letsencrypt, letsencrypt_staging) "
-        "nor an http(s) URL"
+        "nor an https:// URL"
     )
     assert not state.exists()
 

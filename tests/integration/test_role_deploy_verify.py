@@ -65,7 +65,8 @@ def test_role_rolls_back_a_deploy_whose_verify_fails(rig, tmp_path, servers, dec
     message = failure_message(run)
     assert "%s (deploy: apache on localhost" % apache.cert in message
     assert "127.0.0.1:%d" % decoy.port in message
-    assert "serial %s, not the new certificate's serial %s" % (decoy.serial, issued[apache.cert].serial) in message
+    assert "serves serial %s, SHA-256 " % decoy.serial in message
+    assert ", not the new certificate (serial %s, SHA-256 " % issued[apache.cert].serial in message
     assert "%s (deploy" % nginx.cert not in message
 
     assert not deploy_results(run)[nginx.cert].get("failed")

@@ -10,7 +10,9 @@ and times the same work done by each tool, every tool into fresh directories:
 * ``single``: N single-name certificates, for each N of ``--sizes``;
 * ``san100``: one certificate with 100 names;
 * ``idle1000``: the daily run over 1,000 existing certificates with nothing
-  due (renew.yml against ``certbot renew``).
+  due (renew.yml against ``certbot renew``);
+* ``idle1000_s3``: the same run of ours with the state in S3 (moto server)
+  against the same state on disk, in one run (bench/state_backends.py).
 
 Every certificate a tool issues is checked (issued by Pebble, exactly the
 names asked for) before its time counts. Times are kept in
@@ -42,6 +44,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import competitors  # noqa: E402
 import fleet  # noqa: E402
 import rig  # noqa: E402
+import state_backends  # noqa: E402
 
 TOOLS = ["ours", "certbot", "lego", "crypto"]
 TOOL_TITLES = {
@@ -50,7 +53,7 @@ TOOL_TITLES = {
     "lego": "lego rfc2136",
     "crypto": "community.crypto",
 }
-WORKLOADS = ["single", "san100", "idle1000"]
+WORKLOADS = ["single", "san100", "idle1000", "idle1000_s3"]
 IDLE_COUNT = 1000
 RESULTS_JSON = REPO / "bench" / "results.json"
 RESULTS_MD = REPO / "bench" / "results.md"
@@ -109,14 +112,7 @@ def idle_ours(info: dict, work: Path, count: int) -> float:
     state = work / "state"
     certificates = fleet.fleet(count, "idle")
     fleet.write_ours(state, certificates, fleet.Issuer())
-    seconds, result = competitors.renew_timed(competitors.ours_vars(info, state, certificates), work)
-    facts = result.task_results("Decide which certificates are due")[0]
-    if len(facts.get("certificates", {})) != count or facts.get("due"):
-        raise competitors.BenchError(
-            "renew.yml looked at %d certificates, due %s" % (len(facts.get("certificates", {})), facts.get("due"))
-        )
-    if result.stats.get("changed") != 0:
-        raise competitors.BenchError("the nothing-due run changed something: %s" % result.stats)
+    seconds, _result = state_backends.nothing_due_run(competitors.ours_vars(info, state, certificates), work, count)
     return seconds
 
 
@@ -216,7 +212,7 @@ def save_results(path: Path, results: dict, measured: dict, loads: dict | None =
 def _workload_order(key: str) -> tuple:
     if key.startswith("single-"):
         return (0, int(key.split("-")[1]))
-    return (1 if key == "san100" else 2, 0)
+    return ({"san100": 1, "idle1000": 2}.get(key, 3), 0)
 
 
 def _label(key: str) -> str:
@@ -225,6 +221,8 @@ def _label(key: str) -> str:
         return "1 certificate, 1 name" if count == 1 else "%d certificates, 1 name each" % count
     if key == "san100":
         return "1 certificate, 100 names"
+    if key == "idle1000_s3":
+        return f"{IDLE_COUNT:,} certificates, nothing due, state in S3 (moto)"
     return f"{IDLE_COUNT:,} certificates, nothing due"
 
 
@@ -269,6 +267,19 @@ def targets(times: dict) -> list[str]:
     lines.append(
         "- 1,000 certificates, nothing due, no slower than `certbot renew`: %s (%s s vs %s s)"
         % (_target(met), _seconds(ours_idle), _seconds(certbot_idle))
+    )
+    s3_idle, local_idle = get("idle1000_s3", "ours"), get("idle1000_s3", "ours_local")
+    met = None if None in (s3_idle, local_idle) else s3_idle <= state_backends.RATIO_TARGET * local_idle
+    lines.append(
+        "- 1,000 certificates, nothing due, state in S3 at most %.0f times the same state on disk (same run): %s"
+        " (%s s vs %.0f x %s s; what the time goes to: bench/profiles/idle1000_s3*.txt)"
+        % (
+            state_backends.RATIO_TARGET,
+            _target(met),
+            _seconds(s3_idle),
+            state_backends.RATIO_TARGET,
+            _seconds(local_idle),
+        )
     )
     return lines
 
@@ -361,6 +372,8 @@ def main() -> None:
             jobs += [("single-%d" % size, tool) for size in sizes for tool in tools]
         elif workload == "san100":
             jobs += [("san100", tool) for tool in tools]
+        elif workload == "idle1000_s3":
+            jobs += [("idle1000_s3", tool) for tool in tools if tool == "ours"]
         else:
             jobs += [("idle1000", tool) for tool in tools if tool in ("ours", "certbot")]
 
@@ -391,6 +404,13 @@ def main() -> None:
                 try:
                     if key == "idle1000":
                         seconds = (idle_ours if tool == "ours" else idle_certbot)(info, work, IDLE_COUNT)
+                    elif key == "idle1000_s3":
+                        backends = state_backends.compare(info, work, IDLE_COUNT)
+                        seconds = backends["s3"]
+                        measured.setdefault(key, {})["ours_local"] = round(backends["local"], 2)
+                        PROFILES.mkdir(exist_ok=True)
+                        for backend, path in backends["profiles"].items():
+                            shutil.copyfile(path, PROFILES / ("%s-%s.txt" % (key, backend)))
                     elif key == "san100":
                         seconds = issue(tool, info, work, san_certificate(tool))
                     else:

@@ -11,20 +11,9 @@ process whose life the lock must follow. The plugin passes that pid as
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-
 from ansible.plugins.action import ActionBase
 
-LOCAL_CONNECTIONS = ("local", "ansible.builtin.local", "ansible.legacy.local")
-
-
-def playbook_pid() -> int:
-    """Pid of the process that forked this worker: ansible-playbook itself."""
-    parent = multiprocessing.parent_process()
-    if parent is not None and parent.pid:
-        return parent.pid
-    return os.getppid()
+from ansible_collections.certfleet.acme.plugins.plugin_utils.playbook import not_on_controller, playbook_pid
 
 
 class ActionModule(ActionBase):
@@ -34,13 +23,9 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        transport = getattr(self._connection, "transport", None)
-        if transport not in LOCAL_CONNECTIONS:
-            result.update(
-                failed=True,
-                msg="state_lock must run on the controller, where ansible-playbook runs (connection local, e.g. "
-                "delegate_to: localhost), not through connection %r" % transport,
-            )
+        problem = not_on_controller("state_lock", getattr(self._connection, "transport", None))
+        if problem:
+            result.update(failed=True, msg=problem)
             return result
         args = dict(self._task.args)
         if args.get("owner_pid") is None:

@@ -44,7 +44,8 @@ options:
   state_dir:
     description:
       - The directory holding the on-disk state on the controller (role variable C(letsencrypt_dns_dir)).
-      - The account lives in C(<state_dir>/.acme/account.key) (EC P-256, mode 0600) and
+      - The account lives in C(<state_dir>/.acme/account.key) (mode 0600; EC P-256 when the collection made it, or
+        an RSA or EC key brought from another client with M(certfleet.acme.acme_account)) and
         C(<state_dir>/.acme/account.json); certificate V(name) lives in C(<state_dir>/<name>/).
     type: path
     required: true

@@ -304,6 +304,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.cname import (
     plan_delegation,
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.checks import certificates_option
+from ansible_collections.certfleet.acme.plugins.module_utils._state.workspace import sync_or_fail
 
 
 def main():
@@ -344,6 +345,7 @@ def main():
     session = session_or_fail(module, settings)
     profiles = offered_profiles(session.directory) or {}
     orders = order_all(session, specs, settings.state_dir)
+    sync_or_fail(module, settings.state_dir)
     for order in orders:
         order["records"] = delegate_records(order["records"], targets)
         if order.get("replaces_status") == REPLACES_DROPPED:

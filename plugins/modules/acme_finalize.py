@@ -290,6 +290,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.module import
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import parse_orders
 from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import ISSUED
 from ansible_collections.certfleet.acme.plugins.module_utils._common.rounds import NO_ROUND, Round, round_argument
+from ansible_collections.certfleet.acme.plugins.module_utils._state.workspace import sync_or_fail
 
 
 def main():
@@ -328,6 +329,7 @@ def main():
         rounds,
         (round_option or {}).get("waited"),
     )
+    sync_or_fail(module, settings.state_dir)
     # Earlier rounds warned about the certificates they finished.
     for cert in results:
         for warning in cert.get("warnings") or []:

@@ -390,6 +390,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._plan.expiry import
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._plan.served_cert import endpoint_argument_spec
 from ansible_collections.certfleet.acme.plugins.module_utils._state.trust import StateTrustError, check_state_dir
+from ansible_collections.certfleet.acme.plugins.module_utils._state.workspace import sync_or_fail
 
 
 def main():
@@ -444,6 +445,7 @@ def main():
     )
     for message in warnings:
         module.warn(message)
+    sync_or_fail(module, params["state_dir"])
     due = due_names(facts)
     if wrong_directory and not due:  # with a due certificate, ordering it fails with this very message
         module.warn("%s; renewal is decided by remaining lifetime" % wrong_directory)

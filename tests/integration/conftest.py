@@ -14,8 +14,9 @@ run from any directory.
 
 The set-ups several test files share live here too: the fakes of tests/fakes
 import as plain modules (their folder is put on ``sys.path``), the moto
-server and its hosted zones (moto_fixture.py), the rig's Pebble root as a
-file, and the web servers a test module names in its ``KINDS``.
+server and its hosted zones (moto_fixture.py), S3 with KMS (s3_fixture.py),
+the OpenBao server (vault_fixture.py), the rig's Pebble root as a file, and
+the web servers a test module names in its ``KINDS``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ sys.path.insert(0, str(REPO / "tests" / "fakes"))  # every test imports the fake
 # Fixtures, offered to every test module by being names of this conftest.
 import acme_fault_proxy  # noqa: E402
 from moto_fixture import moto_server, route53_zones  # noqa: E402,F401  # pylint: disable=unused-import
+from s3_fixture import s3_bucket, s3_server  # noqa: E402,F401  # pylint: disable=unused-import
+from vault_fixture import openbao_module, openbao_server  # noqa: E402,F401  # pylint: disable=unused-import
 from webservers import running  # noqa: E402
 
 RIG_PATH = REPO / "tests" / "rig" / "rig.py"

@@ -108,18 +108,12 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def moto_server(tmp_path_factory):
-    """A running moto server on 127.0.0.1 for this test module."""
+def start_moto(workdir: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    """``moto_server`` on a free loopback port (three tries: a port may be taken meanwhile); process and endpoint."""
     executable = os.path.join(BIN, "moto_server")
     if not os.path.exists(executable):
         pytest.skip("moto_server is not installed (pip install 'moto[server]')")
-    workdir = tmp_path_factory.mktemp("moto")
-    recording = workdir / "recording.jsonl"
     log = workdir / "moto.log"
-    env = clean_aws_env()
-    env.update(MOTO_ENABLE_RECORDING="1", MOTO_RECORDER_FILEPATH=str(recording))
-    proc = None
     for _attempt in range(3):
         port = _free_port()
         endpoint = "http://127.0.0.1:%d" % port
@@ -136,13 +130,21 @@ def moto_server(tmp_path_factory):
         while proc.poll() is None and time.monotonic() < deadline and not _answers(endpoint):
             time.sleep(0.1)
         if proc.poll() is None and _answers(endpoint):
-            break
+            return proc, endpoint
         _stop(proc)  # the port was taken meanwhile, or it did not come up: try another port
-        proc = None
-    if proc is None:
-        raise RuntimeError("moto_server did not start; see %s:\n%s" % (log, log.read_text(errors="replace")[-2000:]))
+    raise RuntimeError("moto_server did not start; see %s:\n%s" % (log, log.read_text(errors="replace")[-2000:]))
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory):
+    """A running moto server on 127.0.0.1 for this test module."""
+    workdir = tmp_path_factory.mktemp("moto")
+    recording = workdir / "recording.jsonl"
+    env = clean_aws_env()
+    env.update(MOTO_ENABLE_RECORDING="1", MOTO_RECORDER_FILEPATH=str(recording))
+    proc, endpoint = start_moto(workdir, env)
     try:
-        yield MotoServer(endpoint=endpoint, pid=proc.pid, recording=recording, log=log)
+        yield MotoServer(endpoint=endpoint, pid=proc.pid, recording=recording, log=workdir / "moto.log")
     finally:
         _stop(proc)
 

@@ -28,6 +28,11 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account_keys import (
+    AccountKeyError,
+    key_pem,
+    parse_account_key,
+)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     AcmeSession,
     AcmeSettings,
@@ -52,7 +57,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme i
     jose,
     messages,
 )
-from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import ec, serialization
+from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import ec
 from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import (
     account_cache_path,
     account_dir,
@@ -65,18 +70,17 @@ class AccountError(Exception):
 
 
 def load_account_key(state_dir: str):
-    """The account key as a JWK, or None when there is none yet."""
+    """The account key as a JWK (any type :mod:`account_keys` accepts), or None when there is none yet."""
+    path = account_key_path(state_dir)
     try:
-        with open(account_key_path(state_dir), "rb") as handle:
+        with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         return None
-    key = serialization.load_pem_private_key(data, password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise AccountError(
-            "%s is not an EC P-256 key; move it away to create a new account" % account_key_path(state_dir)
-        )
-    return jose.JWKEC(key=key)
+    try:
+        return parse_account_key(data, path)
+    except AccountKeyError as exc:
+        raise AccountError("%s; move it away to create a new account" % exc) from None
 
 
 def new_account_key():
@@ -90,10 +94,7 @@ def store_account_key(state_dir: str, key) -> bool:
     made = not os.path.isdir(directory)
     make_dirs(directory)
     os.chmod(directory, PRIVATE_DIR_MODE)
-    pem = key.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    atomic_write(account_key_path(state_dir), pem, mode=0o600)
+    atomic_write(account_key_path(state_dir), key_pem(key), mode=0o600)
     return made
 
 

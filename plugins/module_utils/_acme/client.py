@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.account_keys import signing_algorithm
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems import RateLimited
 from ansible_collections.certfleet.acme.plugins.module_utils._common.acme_directory import (
     directory_document,
@@ -208,10 +209,10 @@ def rate_limited(response) -> RateLimited:
 
 
 def make_network(settings: AcmeSettings, key=None, account_url: str | None = None) -> RetryingNetwork:
-    """A network for one thread, signing with ``key`` and, once known, the account URL as ``kid``."""
+    """A network for one thread, signing with ``key`` (in the algorithm its type needs) and the account URL as ``kid``."""
     network = RetryingNetwork(
         key=key,
-        alg=jose.ES256,
+        alg=signing_algorithm(key),
         verify_ssl=settings.verify,
         user_agent=USER_AGENT,
         timeout=settings.request_timeout,

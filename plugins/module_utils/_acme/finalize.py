@@ -16,6 +16,7 @@ CSR and the download: the key of that CSR lives only in this process.
 
 from __future__ import annotations
 
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.cert_document import certificate_document
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.cert_files import (
     discard_staging,
     write_certificate_files,
@@ -49,7 +50,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.problems impo
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.specs import CertSpec
 from ansible_collections.certfleet.acme.plugins.module_utils._common.batch import MAX_WORKERS, run_batch
-from ansible_collections.certfleet.acme.plugins.module_utils._common.clock import iso_utc, utc_now
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import messages
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.crypto import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._common.outcomes import FAILED, ISSUED
@@ -293,18 +293,7 @@ def finalize_certificate(
         return certificate_result(spec, state_dir, status=FAILED, error={"type": GENERIC_TYPE, "detail": str(exc)})
     info = certificate_info(load_certificate(blocks[0]))
     issuer_of_chain = chain_issuer(blocks)
-    document = {
-        "name": spec.name,
-        "names": info["names"],
-        "key_type": spec.key_type,
-        "serial": info["serial"],
-        "not_before": info["not_before"],
-        "not_after": info["not_after"],
-        "issuer": info["issuer"],
-        "chain_issuer": issuer_of_chain,
-        "order_url": spec.order_url,
-        "issued_at": iso_utc(utc_now()),
-    }
+    document = certificate_document(spec.name, spec.key_type, blocks, spec.order_url)
     try:
         paths = write_certificate_files(state_dir, spec.name, private_key_pem(key), blocks[0], blocks[1:], document)
     except OSError as exc:

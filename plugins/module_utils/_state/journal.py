@@ -51,6 +51,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.names impor
     normalize,
     owner_name_error,
 )
+from ansible_collections.certfleet.acme.plugins.module_utils._state import workspace
 from ansible_collections.certfleet.acme.plugins.module_utils._state.trust import StateTrustError, check_dir, check_path
 
 VERSION = 1
@@ -171,15 +172,20 @@ def _sweep_temporaries(path: str) -> None:
 
 
 def _write(path: str, entries: list[dict]) -> None:
+    """Write the journal, and with a remote state save it to the store before any value is published."""
     _sweep_temporaries(path)
     if entries:
         atomic_write_json(path, {"version": VERSION, "entries": entries}, mode=0o600)
-        return
+    else:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        fsync_dir(os.path.dirname(os.path.abspath(path)))
     try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return
-    fsync_dir(os.path.dirname(os.path.abspath(path)))
+        workspace.sync(os.path.dirname(os.path.abspath(path)))
+    except workspace.WorkspaceError as exc:
+        raise JournalError("cannot save the TXT journal %s to the state store: %s" % (path, exc)) from None
 
 
 def load(path: str) -> list[dict]:

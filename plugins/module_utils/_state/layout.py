@@ -13,6 +13,7 @@ take the names from here, so they cannot drift apart::
         .acme/account.json        the account URL per ACME directory
         .lock                     held by the run that works on this directory
         .txt-journal.json         TXT values published and not yet confirmed removed
+        .report.json              the last run's report, in a remote backend (``letsencrypt_dns_state``)
         <name>/privkey.pem        the certificate's key (0600)
         <name>/cert.pem           the leaf certificate
         <name>/chain.pem          the intermediates
@@ -36,6 +37,7 @@ ACCOUNT_KEY = "account.key"
 ACCOUNT_CACHE = "account.json"
 LOCK_FILE = ".lock"
 JOURNAL_FILE = ".txt-journal.json"
+REPORT_FILE = ".report.json"
 
 PRIVKEY = "privkey.pem"
 CERT = "cert.pem"
@@ -51,6 +53,24 @@ PEM_FILES = {"privkey": PRIVKEY, "cert": CERT, "chain": CHAIN, "fullchain": FULL
 #: A committed file set, in the order it is moved into place: cert.pem last, so a reader that finds the new
 #: cert.pem finds the rest of the new set too (see ``_acme.cert_files``).
 COMMIT_ORDER = (PRIVKEY, FULLCHAIN, CHAIN, CERT_INFO, CERT)
+#: The files of a certificate directory that are state, kept by a state backend (``_state.store``); anything
+#: else there (``.staging/``, temporary files) is one run's scratch.
+CERT_STATE_FILES = COMMIT_ORDER + (ORDER,)
+#: The state keys outside certificate directories, as relative paths (the lock is the backend's own business).
+TOP_STATE_KEYS = (ACCOUNT_DIR + "/" + ACCOUNT_KEY, ACCOUNT_DIR + "/" + ACCOUNT_CACHE, JOURNAL_FILE, REPORT_FILE)
+
+
+def state_key_of(relative: str) -> bool:
+    """Whether a path relative to the state directory is a piece of state a backend keeps."""
+    if relative in TOP_STATE_KEYS:
+        return True
+    head, tail = relative.split("/", 1) if "/" in relative else (relative, "")
+    return bool(tail) and "/" not in tail and is_cert_dir_name(head) and tail in CERT_STATE_FILES
+
+
+def cert_key(name: str, filename: str) -> str:
+    """The state key of a certificate's file: ``<name>/<filename>``."""
+    return name + "/" + filename
 
 
 def account_dir(state_dir: str) -> str:
@@ -108,6 +128,7 @@ def state_paths(state_dir: str, name: str | None = None) -> dict:
             "account_cache": account_cache_path(state_dir),
             "lock": lock_path(state_dir),
             "txt_journal": journal_path(state_dir),
+            "report": os.path.join(state_dir, REPORT_FILE),
         }
     paths = certificate_paths(state_dir, name)
     paths.update(

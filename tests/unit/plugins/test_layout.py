@@ -27,7 +27,7 @@ MAX_LINES = 400
 # Each package under plugins/module_utils and the packages it may import (besides itself), along the run's flow.
 ALLOWED = {
     "_common": set(),
-    "_state": {"_common"},
+    "_state": {"_common", "_aws"},
     "_aws": {"_common"},
     "_plan": {"_common", "_state"},
     "_acme": {"_common", "_state", "_plan"},

@@ -16,11 +16,12 @@ try:
     import josepy as jose
     from acme import client as acme_lib
     from acme import errors as acme_errors
+    from acme import jws as acme_jws
     from acme import messages
 except ImportError:
     HAS_ACME = False
     ACME_IMPORT_ERROR: str | None = traceback.format_exc()
-    jose = acme_lib = acme_errors = messages = None
+    jose = acme_lib = acme_errors = acme_jws = messages = None
 else:
     HAS_ACME = True
     ACME_IMPORT_ERROR = None

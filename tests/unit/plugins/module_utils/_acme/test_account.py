@@ -60,15 +60,16 @@ def test_account_url_is_cached_per_directory(tmp_path):
     assert cached_account_url(state_dir, "https://b/dir") == "https://b/acct/2"
 
 
-def test_non_p256_key_is_refused(tmp_path):
+def test_unsupported_key_in_the_state_is_refused(tmp_path):
+    """P-384 and RSA account keys are accepted now (account_keys.py); a P-521 key in the state still is not."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     os.makedirs(tmp_path / ".acme")
-    key = ec.generate_private_key(ec.SECP384R1())
+    key = ec.generate_private_key(ec.SECP521R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     (tmp_path / ".acme" / "account.key").write_bytes(pem)
-    with pytest.raises(AccountError, match="P-256"):
+    with pytest.raises(AccountError, match=r"account\.key: an EC key on curve secp521r1 .*move it away"):
         load_account_key(str(tmp_path))
 
 

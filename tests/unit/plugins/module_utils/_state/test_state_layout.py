@@ -16,6 +16,7 @@ def test_directory_wide_paths():
         "account_cache": "/srv/c/.acme/account.json",
         "lock": "/srv/c/.lock",
         "txt_journal": "/srv/c/.txt-journal.json",
+        "report": "/srv/c/.report.json",
     }
 
 

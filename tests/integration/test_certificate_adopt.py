@@ -50,14 +50,17 @@ def dnscontrol_layout(source, base, name):
 @pytest.fixture(scope="module")
 def sources(rig, tmp_path_factory):
     """Three Pebble certificates, each in one client's layout; the certificate entries that adopt them."""
-    scratch = tmp_path_factory.mktemp("scratch")
+    return make_sources(rig, tmp_path_factory.mktemp("scratch"), tmp_path_factory.mktemp("clients"))
+
+
+def make_sources(rig, scratch, base) -> dict:
+    """Issue three certificates into ``scratch`` and lay them out under ``base`` as certbot, dehydrated, dnscontrol."""
     certificates = [
         {"name": "cb", "names": ["%s.example.test" % label("cb")], "key_type": "rsa2048"},
         {"name": "dh", "names": ["%s.example2.test" % label("dh")]},
         {"name": "dc", "names": ["%s.example3.test" % label("dc"), "%s.example3.test" % label("dc")]},
     ]
     issued = issue(rig, scratch, certificates)
-    base = tmp_path_factory.mktemp("clients")
     certbot_layout(issued["state"] / "cb", base / "letsencrypt", "cb.lineage")
     dehydrated_layout(issued["state"] / "dh", base / "dehydrated", certificates[1]["names"][0])
     dnscontrol_layout(issued["state"] / "dc", base / "dnscontrol", "dc-cert")

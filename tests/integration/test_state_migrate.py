@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 from playbook_runner import role_vars, run_module, run_renew
 from test_role import issue
-from test_state_remote import guardian_pids, key_files, on_runner, runner, wait_until, workspaces  # noqa: F401
+from test_state_remote import (  # noqa: F401  # pylint: disable=unused-import
+    guardian_pids,
+    key_files,
+    on_runner,
+    runner,
+    wait_until,
+    workspaces,
+)
 
 from ansible_collections.certfleet.acme.plugins.module_utils._state.store.base import ABSENT
 from ansible_collections.certfleet.acme.plugins.module_utils._state.store.local import LocalStore
@@ -119,7 +126,7 @@ def test_local_s3_vault_local_nothing_due_after_each_hop(
     stored = s3_client.get_object(Bucket=s3_bucket, Key="migrated/.acme/account.json")["Body"].read()
     assert stored == account_json, "no new registration: the account URL is the one migrated"
     wait_until(lambda: not guardian_pids(place["tmp"]), 15, "the guardian ends with the run")
-    assert key_files(place["home"]) == [] and workspaces(place["tmp"]) == []
+    assert key_files(place) == [] and workspaces(place["tmp"]) == []
 
     vault = vault_options(openbao_module, openbao_server)
     to_vault = migrate(s3, vault)

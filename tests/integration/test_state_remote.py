@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +28,7 @@ import boto3
 import pytest
 from moto_fixture import FAKE_KEY_ID, FAKE_SECRET_KEY, REGION, clean_aws_env
 from playbook_runner import role_vars, run_renew, start_renew, through, txt_values
+from test_certificate_adopt import ADOPT_TASK, make_sources, nothing_ordered
 from test_faults_state import key_matches_cert, kill_group
 from test_role import assert_no_challenge_values
 
@@ -80,15 +83,24 @@ def s3_read(s3_state, prefix: str, key: str) -> bytes:
     return s3_state["client"].get_object(Bucket=s3_state["bucket"], Key="%s/%s" % (prefix, key))["Body"].read()
 
 
+#: Runners' TMPDIRs: ansible-playbook keeps a unix socket there, whose path may not exceed 108 bytes, so they are
+#: short folders under /tmp rather than under a test's deep tmp_path; the on_runner fixture removes them.
+_RUNNER_TMPS: list[Path] = []
+
+
 def runner(tmp_path: Path, name: str) -> dict:
     """A fresh, empty runner: its own state folder (unused) and its own TMPDIR."""
     home = tmp_path / name
-    (home / "tmp").mkdir(parents=True)
-    return {"home": home, "state": home / "state", "tmp": home / "tmp"}
+    home.mkdir(parents=True)
+    tmp = Path(tempfile.mkdtemp(prefix="cf-%s-" % name, dir="/tmp"))
+    _RUNNER_TMPS.append(tmp)
+    return {"home": home, "state": home / "state", "tmp": tmp}
 
 
 def key_files(folder: Path) -> list[str]:
-    """Private keys anywhere under ``folder``."""
+    """Private keys anywhere under ``folder``, or for a runner anywhere in its home or its TMPDIR."""
+    if isinstance(folder, dict):
+        return key_files(folder["home"]) + key_files(folder["tmp"])
     return sorted(str(path) for path in folder.rglob("*") if path.name in SECRET_NAMES and path.is_file())
 
 
@@ -111,7 +123,9 @@ def on_runner(monkeypatch):
                 monkeypatch.setenv(key, value)
         monkeypatch.setenv("TMPDIR", str(place["tmp"]))
 
-    return use
+    yield use
+    while _RUNNER_TMPS:
+        shutil.rmtree(_RUNNER_TMPS.pop(), ignore_errors=True)
 
 
 def guardian_pids(tmp: Path) -> list[int]:
@@ -168,6 +182,15 @@ def test_two_runners_share_one_s3_state(rig, s3_state, tmp_path, on_runner):
     assert {head.get("SSEKMSKeyId") for head in objects.values()} == {s3_state["key_arn"]}
     account_before = {key: objects[key]["ETag"] for key in (".acme/account.key", ".acme/account.json")}
 
+    checker = runner(tmp_path, "check")
+    on_runner(checker)
+    checked = run_renew(remote_vars(rig, options, checker, CERTIFICATES), checker["home"], "--check")
+    assert checked.rc == 0, checked.text()[-4000:]
+    assert checked.stats["changed"] == 0
+    in_check = s3_objects(s3_state, options["prefix"])
+    assert {key: head["ETag"] for key, head in in_check.items()} == {key: head["ETag"] for key, head in objects.items()}
+    wait_until(lambda: not workspaces(checker["tmp"]), 15, "the check run's workspace is removed")
+
     on_runner(second)
     idle = run_renew(remote_vars(rig, options, second, CERTIFICATES), second["home"])
     assert idle.rc == 0, idle.text()[-4000:]
@@ -183,7 +206,7 @@ def test_two_runners_share_one_s3_state(rig, s3_state, tmp_path, on_runner):
 
     for place in (first, second):
         wait_until(lambda place=place: not guardian_pids(place["tmp"]), 15, "the guardian ends with the run")
-        assert key_files(place["home"]) == ([str(deploy / "remote-one" / "privkey.pem")] if place is first else [])
+        assert key_files(place) == ([str(deploy / "remote-one" / "privkey.pem")] if place is first else [])
         assert workspaces(place["tmp"]) == [], "the workspace is removed"
     for secret in (FAKE_SECRET_KEY,):
         assert secret not in issued.text() + idle.text()
@@ -212,7 +235,7 @@ def test_runner_killed_after_publishing_is_resumed_by_the_next_runner(rig, proxy
     assert entry["name"] == challenge
     assert txt_values(rig["primary"], challenge) == set(entry["values"]), "the killed run's values are published"
     wait_until(lambda: not guardian_pids(first["tmp"]), 15, "the guardian notices its run is gone")
-    assert key_files(first["home"]) == [] and workspaces(first["tmp"]) == [], "nothing left on runner A"
+    assert key_files(first) == [] and workspaces(first["tmp"]) == [], "nothing left on runner A"
 
     proxy.clear_faults()
     on_runner(second)
@@ -231,7 +254,7 @@ def test_runner_killed_after_publishing_is_resumed_by_the_next_runner(rig, proxy
         (check / filename).parent.mkdir(exist_ok=True)
         (check / filename).write_bytes(s3_read(s3_state, options["prefix"], "remote-killed/" + filename))
     assert key_matches_cert(check)
-    assert key_files(second["home"]) == []
+    assert key_files(second) == []
 
 
 def test_two_runs_at_once_and_a_lease_left_by_a_dead_runner(rig, proxy, s3_state, tmp_path, on_runner):
@@ -323,5 +346,43 @@ def test_two_runners_share_one_vault_state(rig, openbao_module, openbao_server, 
     assert after == before, "nothing else was written again, no account registered"
     for place in (first, second):
         wait_until(lambda place=place: not guardian_pids(place["tmp"]), 15, "the guardian ends with the run")
-        assert key_files(place["home"]) == [] and workspaces(place["tmp"]) == []
+        assert key_files(place) == [] and workspaces(place["tmp"]) == []
     assert openbao_server.secret_id not in issued.text() + idle.text()
+
+
+def test_certificates_of_other_clients_are_adopted_into_an_s3_state(rig, s3_state, tmp_path, on_runner):
+    """certbot, dehydrated and dnscontrol certificates adopted into S3; the next runner finds them, orders nothing."""
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "clients").mkdir()
+    sources = make_sources(rig, tmp_path / "scratch", tmp_path / "clients")
+    options = dict(s3_state["options"], prefix="adopt-%s" % uuid.uuid4().hex[:6])
+    first, second = runner(tmp_path, "a"), runner(tmp_path, "b")
+    on_runner(first)
+    variables = remote_vars(rig, options, first, sources["certificates"], letsencrypt_dns_adopt=sources["adopt"])
+    adopted = run_renew(variables, first["home"])
+    assert adopted.rc == 0, adopted.text()[-4000:]
+    [result] = adopted.task_results(ADOPT_TASK)
+    assert {cert["result"] for cert in result["certificates"]} == {"adopted"}
+    assert adopted.stats["changed"] == 1, adopted.stats
+    nothing_ordered(adopted)
+    objects = s3_objects(s3_state, options["prefix"])
+    for cert in sources["certificates"]:
+        assert (
+            s3_read(s3_state, options["prefix"], cert["name"] + "/cert.pem")
+            == (sources["scratch"] / cert["name"] / "cert.pem").read_bytes()
+        )
+        assert objects[cert["name"] + "/privkey.pem"]["ServerSideEncryption"] == "aws:kms"
+
+    on_runner(second)
+    again = run_renew(
+        remote_vars(rig, options, second, sources["certificates"], letsencrypt_dns_adopt=sources["adopt"]),
+        second["home"],
+    )
+    assert again.rc == 0, again.text()[-4000:]
+    assert again.stats["changed"] == 0, again.stats
+    [result] = again.task_results(ADOPT_TASK)
+    assert {cert["result"] for cert in result["certificates"]} == {"unchanged"}
+    nothing_ordered(again)
+    for place in (first, second):
+        wait_until(lambda place=place: not guardian_pids(place["tmp"]), 15, "the guardian ends with the run")
+        assert key_files(place) == [] and workspaces(place["tmp"]) == []

@@ -159,6 +159,8 @@ class Guardian:
             return {"ok": True, **workspace.pull(self.store, self.work_dir, list(request.get("keys") or []))}
         if operation == "close":
             written = [] if self.check_mode or self.lost else workspace.push(self.store, self.work_dir)
+            if not self.check_mode and not self.lost:
+                workspace.save_index(self.store, self.work_dir)
             return {"ok": True, "written": written, "released": self.finish()}
         return {"ok": False, "error": "unknown request %r" % operation}
 
@@ -239,9 +241,9 @@ def main() -> None:
         except (lease.LeaseHeld, StoreError, OSError, ValueError, KeyError) as exc:
             if guardian is not None and guardian.work_dir:
                 guardian.finish()
-            print(json.dumps({"ok": False, "error": str(exc), "holder": getattr(exc, "holder", None)}), flush=True)
+            _say({"ok": False, "error": str(exc), "holder": getattr(exc, "holder", None)})
             return
-        print(json.dumps(handshake), flush=True)
+        _say(handshake)
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 1)
         guardian.serve(listener)

@@ -29,7 +29,7 @@ import socket
 import tempfile
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write, make_dirs, read_json
-from ansible_collections.certfleet.acme.plugins.module_utils._state import layout
+from ansible_collections.certfleet.acme.plugins.module_utils._state import index, layout
 from ansible_collections.certfleet.acme.plugins.module_utils._state.store.base import (
     ABSENT,
     ANY,
@@ -97,7 +97,7 @@ def pull(store: StateStore, work_dir: str, keys: list[str]) -> dict:
     A certificate whose commit marker is there is not copied at all (see the module docstring).
     """
     manifest = load_manifest(work_dir)
-    found = store.get_many(keys)
+    found = _fetch(store, list(dict.fromkeys(keys)), manifest)
     incomplete = sorted(
         key.partition("/")[0] for key in found if key.endswith("/" + COMMIT_MARKER) or key == COMMIT_MARKER
     )
@@ -112,6 +112,45 @@ def pull(store: StateStore, work_dir: str, keys: list[str]) -> dict:
         pulled += 1
     _save_manifest(work_dir, manifest)
     return {"pulled": pulled, "incomplete": incomplete}
+
+
+def _fetch(store: StateStore, keys: list[str], manifest: dict) -> dict:
+    """The objects among ``keys``: from the index where it still matches the store, the rest from the store."""
+    if not store.lists_cheaply:
+        return store.get_many(keys)
+    listing = store.list("")
+    cached: dict = {}
+    if any(index.is_indexed(key) for key in keys):
+        cached, version = index.read(store, listing)
+        cached = {key: item for key, item in cached.items() if key in keys}
+        manifest["index"] = {"version": version, "read": {key: item.version for key, item in cached.items()}}
+    found = dict(cached)
+    found.update(store.get_many([key for key in keys if key in listing and key not in cached]))
+    return found
+
+
+def save_index(store: StateStore, work_dir: str) -> bool:
+    """Write the index of the certificates' public files as this run leaves them; whether it was written.
+
+    Nothing is written when it would list the same versions it was read with (a nothing-due run).
+    """
+    manifest = load_manifest(work_dir)
+    if not store.lists_cheaply or "index" not in manifest:
+        return False
+    entries = {}
+    for key, known in manifest["objects"].items():
+        path = os.path.join(work_dir, key)
+        if index.is_indexed(key) and os.path.isfile(path):
+            with open(path, "rb") as handle:
+                data = handle.read()
+            if _digest(data) == known["sha256"]:
+                try:
+                    entries[key] = {"version": known["version"], "content": data.decode("utf-8")}
+                except UnicodeDecodeError:
+                    continue
+    if {key: entry["version"] for key, entry in entries.items()} == manifest["index"]["read"]:
+        return False
+    return index.save(store, entries, manifest["index"]["version"])
 
 
 def local_state(work_dir: str) -> dict[str, bytes]:

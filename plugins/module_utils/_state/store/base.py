@@ -85,6 +85,9 @@ class StateStore(abc.ABC):
 
     #: The backend's type as the user names it in ``letsencrypt_dns_state.type``.
     kind = ""
+    #: Whether :meth:`list` gives every version in a few requests (S3: 1,000 a page), so a run may list first and
+    #: read only what is there and changed (``_state.index``); a Vault listing costs a request per key.
+    lists_cheaply = False
 
     @abc.abstractmethod
     def describe(self) -> str:

@@ -65,6 +65,7 @@ class LocalStore(StateStore):
     """Files under ``state_dir``, one per key, with the layout's names and modes."""
 
     kind = "local"
+    lists_cheaply = True
 
     def __init__(self, state_dir: str):
         self.state_dir = os.path.abspath(state_dir)

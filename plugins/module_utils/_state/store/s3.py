@@ -64,6 +64,7 @@ class S3Store(StateStore):
     """Objects under ``s3://bucket/prefix/``; ``connection`` holds AWS options by any of their names."""
 
     kind = "s3"
+    lists_cheaply = True
 
     def __init__(
         self,

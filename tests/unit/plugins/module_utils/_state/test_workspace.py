@@ -263,3 +263,56 @@ def test_a_request_to_a_guardian_that_is_gone_names_the_workspace(work_dir):
     with pytest.raises(workspace.WorkspaceError, match="did not answer.*lease and workspace are gone") as caught:
         workspace.sync(work_dir)
     assert work_dir in str(caught.value)
+
+
+class ReadCountingStore(RecordingStore):
+    """A RecordingStore that also records which keys were read one by one."""
+
+    def __init__(self, state_dir: str):
+        super().__init__(state_dir)
+        self.reads: list[str] = []
+
+    def get(self, key):
+        self.reads.append(key)
+        return super().get(key)
+
+
+def test_the_index_saves_the_reads_of_an_idle_run_and_is_only_trusted_where_the_versions_match(tmp_path):
+    store = ReadCountingStore(str(tmp_path / "store"))
+    for key, data in (("www/cert.pem", b"CERT-www"), ("www/cert.json", b"{}"), ("api/cert.pem", b"CERT-api")):
+        store.put(key, data, expect=ABSENT)
+    first = workspace.create("run-one-0123456789", str(tmp_path))
+    workspace.pull(store, first, workspace.base_keys(["www", "api"]))
+    assert workspace.save_index(store, first) is True, "the first run writes the index"
+    assert sorted(json.loads(store.get(".index.json").data)["objects"]) == [
+        "api/cert.pem",
+        "www/cert.json",
+        "www/cert.pem",
+    ]
+
+    store.put("api/cert.pem", b"CERT-api-renewed-by-hand", expect=store.version("api/cert.pem"))
+    store.reads.clear()
+    second = workspace.create("run-two-0123456789", str(tmp_path))
+    pulled = workspace.pull(store, second, workspace.base_keys(["www", "api"]))
+    assert pulled["pulled"] == 3
+    assert sorted(store.reads) == [".index.json", "api/cert.pem"], "only the changed file is read, nothing absent"
+    assert open(os.path.join(second, "api/cert.pem"), "rb").read() == b"CERT-api-renewed-by-hand"
+    assert open(os.path.join(second, "www/cert.pem"), "rb").read() == b"CERT-www"
+    assert workspace.save_index(store, second) is True, "the index follows the changed file"
+
+    third = workspace.create("run-three-0123456789", str(tmp_path))
+    store.reads.clear()
+    workspace.pull(store, third, workspace.base_keys(["www", "api"]))
+    assert store.reads == [".index.json"]
+    assert workspace.save_index(store, third) is False, "an idle run does not write the index again"
+
+
+def test_an_unreadable_index_costs_reads_not_a_wrong_answer(tmp_path):
+    store = ReadCountingStore(str(tmp_path / "store"))
+    store.put("www/cert.pem", b"CERT-www", expect=ABSENT)
+    store.put(".index.json", b"not json", expect=ABSENT)
+    work = workspace.create("run-0123456789", str(tmp_path))
+    workspace.pull(store, work, workspace.base_keys(["www"]))
+    assert open(os.path.join(work, "www/cert.pem"), "rb").read() == b"CERT-www"
+    assert workspace.save_index(store, work) is True
+    assert json.loads(store.get(".index.json").data)["objects"]["www/cert.pem"]["content"] == "CERT-www"

@@ -212,22 +212,27 @@ def test_two_runners_share_one_s3_state(rig, s3_state, tmp_path, on_runner):
         assert secret not in issued.text() + idle.text()
 
 
+def held_at_finalize(rig, proxy, options: dict, place: dict, certificates, on_runner, name: str):
+    """A run started on ``place``, held once its TXT values are published and validated: the CA (through the fault
+    proxy) answers its finalize request with 429 and a Retry-After it waits out. Killed if it never gets there."""
+    proxy.add_fault("finalize", times=1000, retry_after=30)
+    on_runner(place)
+    run = start_renew(through(proxy, remote_vars(rig, options, place, certificates)), place["home"], name)
+    try:
+        wait_until(lambda: proxy.seen("finalize") or run.poll() is not None, 240, "the run never reached finalize")
+        assert run.poll() is None, (place["home"] / ("%s.log" % name)).read_text()[-4000:]
+    except BaseException:
+        kill_group(run)
+        raise
+    return run
+
+
 def test_runner_killed_after_publishing_is_resumed_by_the_next_runner(rig, proxy, s3_state, tmp_path, on_runner):
     """SIGKILL of runner A once its TXT values are published; runner B removes them and resumes the same order."""
     options = dict(s3_state["options"], prefix="killed-%s" % uuid.uuid4().hex[:6])
     certificates = [{"name": "remote-killed", "names": ["remote-killed.example.test"]}]
     first, second = runner(tmp_path, "a"), runner(tmp_path, "b")
-    proxy.add_fault("finalize", times=1000, retry_after=30)
-    on_runner(first)
-    run = start_renew(through(proxy, remote_vars(rig, options, first, certificates)), first["home"], "killed")
-    try:
-        deadline = time.monotonic() + 240
-        while not proxy.seen("finalize"):
-            assert run.poll() is None, (first["home"] / "killed.log").read_text()[-4000:]
-            assert time.monotonic() < deadline, "the run never reached finalize"
-            time.sleep(0.1)
-    finally:
-        kill_group(run)
+    kill_group(held_at_finalize(rig, proxy, options, first, certificates, on_runner, "killed"))
 
     challenge = "_acme-challenge.remote-killed.example.test"
     order_url = json.loads(s3_read(s3_state, options["prefix"], "remote-killed/order.json"))["order_url"]
@@ -262,11 +267,8 @@ def test_two_runs_at_once_and_a_lease_left_by_a_dead_runner(rig, proxy, s3_state
     options = dict(s3_state["options"], prefix="lease-%s" % uuid.uuid4().hex[:6], lease_duration=9)
     certificates = [{"name": "remote-lease", "names": ["remote-lease.example.test"]}]
     first, second = runner(tmp_path, "a"), runner(tmp_path, "b")
-    proxy.add_fault("finalize", times=1000, retry_after=30)
-    on_runner(first)
-    run = start_renew(through(proxy, remote_vars(rig, options, first, certificates)), first["home"], "holder")
+    run = held_at_finalize(rig, proxy, options, first, certificates, on_runner, "holder")
     try:
-        wait_until(lambda: proxy.seen("finalize"), 240, "the first run never reached finalize")
         lease = json.loads(s3_read(s3_state, options["prefix"], ".lock"))
         on_runner(second)
         refused = run_renew(through(proxy, remote_vars(rig, options, second, certificates)), second["home"])

@@ -34,10 +34,12 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import
 )
 from ansible_collections.certfleet.acme.plugins.module_utils._common.files import atomic_write, fsync_dir
 from ansible_collections.certfleet.acme.plugins.module_utils._common.libs.acme import acme_jws, messages
-from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import account_dir, account_key_path
-
-#: Where a new key waits while the CA is asked to switch to it.
-NEXT_KEY = "account.key.next"
+from ansible_collections.certfleet.acme.plugins.module_utils._state import workspace
+from ansible_collections.certfleet.acme.plugins.module_utils._state.layout import (
+    ACCOUNT_NEXT_KEY,
+    account_dir,
+    account_key_path,
+)
 
 
 class KeyChangeError(Exception):
@@ -46,7 +48,7 @@ class KeyChangeError(Exception):
 
 def next_key_path(state_dir: str) -> str:
     """``<state_dir>/.acme/account.key.next``: a key change that may not have finished."""
-    return os.path.join(account_dir(state_dir), NEXT_KEY)
+    return os.path.join(account_dir(state_dir), ACCOUNT_NEXT_KEY)
 
 
 def interrupted_key_change(state_dir: str) -> str | None:
@@ -82,6 +84,13 @@ def roll_over(settings: AcmeSettings, directory, old_key, account_url: str, new_
         )
     waiting = next_key_path(settings.state_dir)
     atomic_write(waiting, key_pem(new_key), mode=0o600)
+    try:  # a remote state keeps the waiting key before the CA is asked, so no runner loses it
+        workspace.sync(settings.state_dir)
+    except workspace.WorkspaceError as exc:
+        os.unlink(waiting)
+        raise KeyChangeError(
+            "the new account key could not be saved to the state store, so the key was not changed: %s" % exc
+        ) from None
     network = make_network(settings, old_key, account_url)
     try:
         network.post(url, key_change_request(url, account_url, old_key, new_key), new_nonce_url=directory["newNonce"])

@@ -11,6 +11,7 @@ take the names from here, so they cannot drift apart::
     <state_dir>/
         .acme/account.key         the ACME account key (EC P-256, 0600, in a 0700 directory)
         .acme/account.json        the account URL per ACME directory
+        .acme/account.key.next    a new account key while a key change is under way (0600)
         .lock                     held by the run that works on this directory
         .txt-journal.json         TXT values published and not yet confirmed removed
         .report.json              the last run's report, in a remote backend (``letsencrypt_dns_state``)
@@ -35,6 +36,8 @@ import os
 ACCOUNT_DIR = ".acme"
 ACCOUNT_KEY = "account.key"
 ACCOUNT_CACHE = "account.json"
+#: A new account key while the CA is asked to switch to it (RFC 8555 key change, ``_acme.key_change``).
+ACCOUNT_NEXT_KEY = "account.key.next"
 LOCK_FILE = ".lock"
 JOURNAL_FILE = ".txt-journal.json"
 REPORT_FILE = ".report.json"
@@ -57,7 +60,13 @@ COMMIT_ORDER = (PRIVKEY, FULLCHAIN, CHAIN, CERT_INFO, CERT)
 #: else there (``.staging/``, temporary files) is one run's scratch.
 CERT_STATE_FILES = COMMIT_ORDER + (ORDER,)
 #: The state keys outside certificate directories, as relative paths (the lock is the backend's own business).
-TOP_STATE_KEYS = (ACCOUNT_DIR + "/" + ACCOUNT_KEY, ACCOUNT_DIR + "/" + ACCOUNT_CACHE, JOURNAL_FILE, REPORT_FILE)
+TOP_STATE_KEYS = (
+    ACCOUNT_DIR + "/" + ACCOUNT_KEY,
+    ACCOUNT_DIR + "/" + ACCOUNT_CACHE,
+    ACCOUNT_DIR + "/" + ACCOUNT_NEXT_KEY,
+    JOURNAL_FILE,
+    REPORT_FILE,
+)
 
 
 def state_key_of(relative: str) -> bool:

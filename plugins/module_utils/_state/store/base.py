@@ -64,7 +64,7 @@ class StoredObject:
 
 #: Keys whose content is a private key or a credential: a backend encrypts them at rest (S3: SSE-KMS on every
 #: object anyway; Vault: all of KV is encrypted) and a local copy of them is 0600.
-SECRET_SUFFIXES = ("privkey.pem", "account.key")
+SECRET_SUFFIXES = ("privkey.pem", "account.key", "account.key.next")
 
 
 def is_secret_key(key: str) -> bool:

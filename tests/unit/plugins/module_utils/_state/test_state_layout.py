@@ -48,3 +48,12 @@ def test_only_dot_names_are_not_certificate_directories():
 
 def test_the_role_filter_is_the_layout():
     assert FilterModule().filters()["state_paths"] is layout.state_paths
+
+
+def test_a_waiting_account_key_is_state_and_secret():
+    """A key change under way keeps its new key in the state, so a remote state saves it (0600) before the CA is asked."""
+    from ansible_collections.certfleet.acme.plugins.module_utils._state.store.base import is_secret_key
+
+    assert layout.state_key_of(".acme/account.key.next")
+    assert is_secret_key(".acme/account.key.next")
+    assert not layout.state_key_of(".acme/account.key.old")

@@ -141,7 +141,9 @@ docs-lint: $(BUILD)/venv-docs/.installed collection
 	PATH=$(BUILD)/venv-docs/bin:$$PATH antsibull-docs lint-collection-docs --plugin-docs . && $(TOOK) docs-lint
 
 # The collection's documentation site (modules, plugins, the role, the guides) as HTML under .build/docsite.
-docs: $(BUILD)/venv-docs/.installed collection
+# After docs-lint, never beside it: both run antsibull-docs on the collection, and run together (make -j) the lint
+# reads the other's half-written reference labels ("Unknown target name").
+docs: $(BUILD)/venv-docs/.installed collection docs-lint
 	bash scripts/build_docs.sh $(BUILD)/venv-docs && $(TOOK) docs
 
 # On each older release: the role issues on the rig, a second run changes nothing, a failure reads right.
